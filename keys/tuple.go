@@ -39,6 +39,8 @@ const (
 
 // Pack returns the encoding of t in a new slice. It panics if t holds an
 // unsupported element; use PackErr for tuples built from untrusted types.
+// An incomplete versionstamp packs as its 0xff placeholder; keys meant for
+// the database to stamp come from PackWithVersionstamp.
 func (t Tuple) Pack() []byte {
 	b, err := t.PackErr()
 	if err != nil {

@@ -15,7 +15,9 @@ func Unpack(b []byte) (Tuple, error) {
 	// Nested tuples are decoded with an explicit stack rather than
 	// recursion so that hostile input cannot exhaust the goroutine stack.
 	var parents []Tuple
-	cur := Tuple{}
+	// Every element takes at least one byte; a small cap covers typical
+	// keys in one allocation.
+	cur := make(Tuple, 0, min(len(b), 4))
 	pos := 0
 	for pos < len(b) {
 		switch b[pos] {

@@ -1,0 +1,132 @@
+// Package dirent is the directory entry record of fsmeta: name → child
+// inode, its msgpack codec, its key, and helpers that load, store and list
+// entries inside a caller's transaction.
+package dirent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fsmeta/fsmeta/inode"
+	"github.com/fsmeta/fsmeta/keys"
+	"github.com/fsmeta/fsmeta/kv"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Version is the record version written by this code.
+const Version = 1
+
+// Entry is the stored value of a directory entry. Request is the id of the
+// request that wrote it, so that a retry after an unknown commit result
+// recognises its own success.
+type Entry struct {
+	V       uint8      `msgpack:"v"`
+	Ino     uint64     `msgpack:"i"`
+	Type    inode.Type `msgpack:"t"`
+	Request uint64     `msgpack:"q,omitempty"`
+}
+
+// ErrCorrupt is wrapped by decoding errors.
+var ErrCorrupt = errors.New("dirent: corrupt record")
+
+// Encode returns the msgpack form of e.
+func Encode(e *Entry) []byte {
+	e.V = Version
+	b, err := msgpack.Marshal(e)
+	if err != nil {
+		panic(fmt.Sprintf("dirent: encode: %v", err))
+	}
+	return b
+}
+
+// Decode parses an entry; garbage is an error wrapping ErrCorrupt.
+func Decode(b []byte) (*Entry, error) {
+	var e Entry
+	if err := msgpack.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if e.V == 0 || e.V > Version {
+		return nil, fmt.Errorf("%w: record version %d (this code reads 1..%d)", ErrCorrupt, e.V, Version)
+	}
+	if !e.Type.Valid() || e.Ino == 0 {
+		return nil, fmt.Errorf("%w: entry to inode %d of type %d", ErrCorrupt, e.Ino, e.Type)
+	}
+	return &e, nil
+}
+
+// Load reads the entry name of parent; snapshot chooses a snapshot read.
+func Load(ctx context.Context, tx kv.ReadOnlyTxn, l keys.Layout, parent uint64, name []byte, snapshot bool) (*Entry, bool, error) {
+	k := l.Dirent(parent, name)
+	var b []byte
+	var found bool
+	var err error
+	if snapshot {
+		b, found, err = tx.SnapshotGet(ctx, k)
+	} else {
+		b, found, err = tx.Get(ctx, k)
+	}
+	if err != nil || !found {
+		return nil, false, err
+	}
+	e, err := Decode(b)
+	if err != nil {
+		return nil, false, fmt.Errorf("entry %q in %d: %w", name, parent, err)
+	}
+	return e, true, nil
+}
+
+// Store writes the entry name of parent.
+func Store(tx kv.ReadWriteTxn, l keys.Layout, parent uint64, name []byte, e *Entry) {
+	tx.Set(l.Dirent(parent, name), Encode(e))
+}
+
+// Delete removes the entry name of parent.
+func Delete(tx kv.ReadWriteTxn, l keys.Layout, parent uint64, name []byte) {
+	tx.Clear(l.Dirent(parent, name))
+}
+
+// Named is an entry with its name.
+type Named struct {
+	Name []byte
+	Entry
+}
+
+// List returns up to limit entries of parent whose names sort after after
+// (nil: from the start), and whether more may follow. snapshot chooses
+// snapshot reads.
+func List(ctx context.Context, tx kv.ReadOnlyTxn, l keys.Layout, parent uint64, after []byte, limit int, snapshot bool) ([]Named, bool, error) {
+	begin, end := l.DirentRange(parent)
+	sel := kv.FirstGreaterOrEqual(begin)
+	if after != nil {
+		sel = kv.FirstGreaterThan(l.Dirent(parent, after))
+	}
+	var res kv.RangeResult
+	var err error
+	if snapshot {
+		res, err = tx.SnapshotGetRange(ctx, sel, kv.FirstGreaterOrEqual(end), limit)
+	} else {
+		res, err = tx.GetRange(ctx, sel, kv.FirstGreaterOrEqual(end), limit)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	sub := l.Root()
+	out := make([]Named, 0, len(res.KVs))
+	for _, row := range res.KVs {
+		t, err := sub.Unpack(row.Key)
+		if err != nil || len(t) != 3 {
+			return nil, false, fmt.Errorf("%w: entry key %x in %d: %v", ErrCorrupt, row.Key, parent, err)
+		}
+		name, ok := t[2].([]byte)
+		if !ok {
+			return nil, false, fmt.Errorf("%w: entry key %x in %d: name is %T", ErrCorrupt, row.Key, parent, t[2])
+		}
+		e, err := Decode(row.Value)
+		if err != nil {
+			return nil, false, fmt.Errorf("entry %q in %d: %w", name, parent, err)
+		}
+		out = append(out, Named{Name: name, Entry: *e})
+	}
+	return out, res.More, nil
+}

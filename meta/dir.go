@@ -1,0 +1,138 @@
+package meta
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/fsmeta/fsmeta/dirent"
+	"github.com/fsmeta/fsmeta/inode"
+	"github.com/fsmeta/fsmeta/kv"
+)
+
+// DirEntry is one entry of a directory listing.
+type DirEntry struct {
+	Name string
+	Ino  uint64
+	Type inode.Type
+}
+
+// ReadDir returns up to limit entries (limit <= 0: a default page of 1024)
+// of directory ino in name order, starting after the name cursor ("" for
+// the start), and the cursor of the next page, "" at the end. "." and ".."
+// are not listed. Each page is one snapshot.
+func (s *Store) ReadDir(ctx context.Context, c Cred, ino uint64, cursor string, limit int) ([]DirEntry, string, error) {
+	if limit <= 0 {
+		limit = 1024
+	}
+	type page struct {
+		ents []DirEntry
+		next string
+	}
+	p, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) (page, error) {
+		if _, err := s.loadDir(ctx, tx, c, ino, accessR, true); err != nil {
+			return page{}, err
+		}
+		var after []byte
+		if cursor != "" {
+			after = []byte(cursor)
+		}
+		ns, more, err := dirent.List(ctx, tx, s.l, ino, after, limit, true)
+		if err != nil {
+			return page{}, err
+		}
+		out := page{ents: make([]DirEntry, len(ns))}
+		for i, n := range ns {
+			out.ents[i] = DirEntry{Name: string(n.Name), Ino: n.Ino, Type: n.Type}
+		}
+		if more && len(ns) > 0 {
+			out.next = out.ents[len(ns)-1].Name
+		}
+		return out, nil
+	})
+	return p.ents, p.next, pathErr("readdir", inoPath(ino), err)
+}
+
+// ReadDirAll lists every entry of directory ino, page by page.
+func (s *Store) ReadDirAll(ctx context.Context, c Cred, ino uint64) ([]DirEntry, error) {
+	var all []DirEntry
+	cursor := ""
+	for {
+		ents, next, err := s.ReadDir(ctx, c, ino, cursor, 0)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ents...)
+		if next == "" {
+			return all, nil
+		}
+		cursor = next
+	}
+}
+
+// Handle is an open file.
+type Handle struct {
+	Ino uint64
+	ID  uint64
+}
+
+// Open flags, as in open(2): the access mode bits.
+const (
+	ORdOnly = syscall.O_RDONLY
+	OWrOnly = syscall.O_WRONLY
+	ORdWr   = syscall.O_RDWR
+)
+
+// Open records an open handle of ino after checking access for flags' mode.
+// While a handle is open the inode outlives its last link.
+func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle, error) {
+	var mask uint32
+	switch flags & syscall.O_ACCMODE {
+	case syscall.O_RDONLY:
+		mask = accessR
+	case syscall.O_WRONLY:
+		mask = accessW
+	default:
+		mask = accessR | accessW
+	}
+	h := Handle{Ino: ino, ID: s.handleID.Add(1)}
+	err := s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
+		n, err := s.mustLoad(ctx, tx, ino, false)
+		if err != nil {
+			return err
+		}
+		if n.Type == inode.TypeDir && mask&accessW != 0 {
+			return syscall.EISDIR
+		}
+		if n.Nlink == 0 {
+			return syscall.ENOENT
+		}
+		if err := access(c, n, mask); err != nil {
+			return err
+		}
+		tx.Set(s.l.Handle(ino, h.ID), le64(int64(s.client)))
+		return nil
+	})
+	if err != nil {
+		return Handle{}, pathErr("open", inoPath(ino), err)
+	}
+	return h, nil
+}
+
+// Close releases h. If the inode lost its last link while open and h was
+// its last handle, the inode is deleted now.
+func (s *Store) Close(ctx context.Context, h Handle) error {
+	err := s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
+		tx.Clear(s.l.Handle(h.Ino, h.ID))
+		n, ok, err := inode.Load(ctx, tx, s.l, h.Ino, false)
+		if err != nil || !ok || n.Nlink > 0 || n.Type == inode.TypeDir {
+			return err
+		}
+		open, err := s.isOpen(ctx, tx, h.Ino)
+		if err != nil || open {
+			return err
+		}
+		s.deleteInode(tx, h.Ino)
+		return nil
+	})
+	return pathErr("close", inoPath(h.Ino), err)
+}

@@ -1,0 +1,50 @@
+package meta
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// Limits checked on names and paths.
+const (
+	MaxNameLen    = 255
+	MaxPathLen    = 4096
+	MaxSymlinkLen = 4096
+	MaxSymlinks   = 40
+)
+
+// ErrNotFormatted is returned by Open with Options.NoCreate on an empty root.
+var ErrNotFormatted = errors.New("meta: no filesystem under this root")
+
+// ErrFormat is wrapped when the format record is unreadable or of another
+// version.
+var ErrFormat = errors.New("meta: bad format record")
+
+func pathErr(op, path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &fs.PathError{Op: op, Path: path, Err: err}
+}
+
+func linkErr(op, old, new string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &os.LinkError{Op: op, Old: old, New: new, Err: err}
+}
+
+// Errno extracts the syscall.Errno from an error returned by this package;
+// errors that carry none (engine failures) map to EIO. nil maps to 0.
+func Errno(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return syscall.EIO
+}

@@ -1,0 +1,220 @@
+package meta
+
+import (
+	"context"
+	"math/rand/v2"
+	"syscall"
+
+	"github.com/fsmeta/fsmeta/dirent"
+	"github.com/fsmeta/fsmeta/inode"
+	"github.com/fsmeta/fsmeta/kv"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// request records the success of a remove operation so that a retry after
+// an unknown commit result does not fail with ENOENT.
+type request struct {
+	Expiry int64 `msgpack:"e"`
+}
+
+func (s *Store) record(tx kv.ReadWriteTxn, req uint64, now int64) {
+	b, _ := msgpack.Marshal(&request{Expiry: now + s.ttl.Nanoseconds()})
+	tx.Set(s.l.Request(s.client, req), b)
+}
+
+// recorded reports whether request req committed in an earlier attempt.
+func (s *Store) recorded(ctx context.Context, tx kv.ReadOnlyTxn, req uint64) (bool, error) {
+	_, found, err := tx.SnapshotGet(ctx, s.l.Request(s.client, req))
+	return found, err
+}
+
+// removeOp runs a remove operation with its request record. fn runs only
+// when no earlier attempt of the same request committed.
+func (s *Store) removeOp(ctx context.Context, fn func(ctx context.Context, tx kv.ReadWriteTxn, now int64) error) error {
+	req := rand.Uint64()
+	attempt := 0
+	err := s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
+		attempt++
+		if attempt > 1 {
+			if done, err := s.recorded(ctx, tx, req); err != nil || done {
+				return err
+			}
+		}
+		now := s.now()
+		if err := fn(ctx, tx, now); err != nil {
+			return err
+		}
+		s.record(tx, req, now)
+		return nil
+	})
+	if err == nil && s.removes.Add(1)%256 == 0 {
+		s.purgeRequests(ctx, 256)
+	}
+	return err
+}
+
+// purgeRequests removes up to n expired request records of this store. It
+// is housekeeping: failures are left for the next round.
+func (s *Store) purgeRequests(ctx context.Context, n int) {
+	now := s.now()
+	_ = s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
+		b, e := s.l.Root().Sub("q", s.client).Range()
+		res, err := tx.SnapshotGetRange(ctx, kv.FirstGreaterOrEqual(b), kv.FirstGreaterOrEqual(e), n)
+		if err != nil {
+			return err
+		}
+		for _, row := range res.KVs {
+			var r request
+			if msgpack.Unmarshal(row.Value, &r) != nil || r.Expiry < now {
+				tx.Clear(row.Key)
+			}
+		}
+		return nil
+	})
+}
+
+// Unlink removes the entry name of parent, which must not be a directory.
+// The inode goes with its last link, unless it is open: then it stays,
+// with nlink 0, until the last Close.
+func (s *Store) Unlink(ctx context.Context, c Cred, parent uint64, name string) error {
+	err := s.removeOp(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, now int64) error {
+		if len(name) > MaxNameLen {
+			return syscall.ENAMETOOLONG
+		}
+		p, err := s.loadDir(ctx, tx, c, parent, accessW|accessX, false)
+		if err != nil {
+			return err
+		}
+		bname := []byte(name)
+		e, ok, err := dirent.Load(ctx, tx, s.l, parent, bname, false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return syscall.ENOENT
+		}
+		if e.Type == inode.TypeDir {
+			return syscall.EISDIR
+		}
+		n, err := s.mustLoad(ctx, tx, e.Ino, false)
+		if err != nil {
+			return err
+		}
+		if stickyDenied(c, p, n) {
+			return syscall.EPERM
+		}
+		dirent.Delete(tx, s.l, parent, bname)
+		s.countDir(tx, parent, -1, 0)
+		s.touchDir(tx, parent, now)
+		return s.dropLink(ctx, tx, n, now)
+	})
+	return pathErr("unlink", entPath(parent, name), err)
+}
+
+// dropLink takes one link from a non-directory n; the last one deletes it,
+// or queues it under the deferred deletes while it is open.
+func (s *Store) dropLink(ctx context.Context, tx kv.ReadWriteTxn, n *inode.Inode, now int64) error {
+	if n.Nlink > 0 {
+		n.Nlink--
+	}
+	n.Ctime = now
+	if n.Nlink > 0 {
+		inode.Store(tx, s.l, n)
+		return nil
+	}
+	open, err := s.isOpen(ctx, tx, n.Ino)
+	if err != nil {
+		return err
+	}
+	if open {
+		inode.Store(tx, s.l, n)
+		tx.Set(s.l.Deferred(n.Ino), nil)
+		return nil
+	}
+	s.deleteInode(tx, n.Ino)
+	return nil
+}
+
+// isOpen reads the handles of ino with a conflict, so that a concurrent Open
+// conflicts with the delete.
+func (s *Store) isOpen(ctx context.Context, tx kv.ReadWriteTxn, ino uint64) (bool, error) {
+	b, e := s.l.HandleRange(ino)
+	res, err := tx.GetRange(ctx, kv.FirstGreaterOrEqual(b), kv.FirstGreaterOrEqual(e), 1)
+	if err != nil {
+		return false, err
+	}
+	return len(res.KVs) > 0, nil
+}
+
+// deleteInode removes an inode and everything hanging off it.
+func (s *Store) deleteInode(tx kv.ReadWriteTxn, ino uint64) {
+	inode.Delete(tx, s.l, ino)
+	tx.Clear(s.l.Deferred(ino))
+	b, e := s.l.XattrRange(ino)
+	tx.ClearRange(b, e)
+}
+
+// Rmdir removes the empty directory name of parent.
+func (s *Store) Rmdir(ctx context.Context, c Cred, parent uint64, name string) error {
+	err := s.removeOp(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, now int64) error {
+		switch {
+		case name == ".":
+			return syscall.EINVAL
+		case name == "..":
+			return syscall.ENOTEMPTY
+		case len(name) > MaxNameLen:
+			return syscall.ENAMETOOLONG
+		}
+		p, err := s.loadDir(ctx, tx, c, parent, accessW|accessX, false)
+		if err != nil {
+			return err
+		}
+		bname := []byte(name)
+		e, ok, err := dirent.Load(ctx, tx, s.l, parent, bname, false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return syscall.ENOENT
+		}
+		if e.Type != inode.TypeDir {
+			return syscall.ENOTDIR
+		}
+		d, err := s.mustLoad(ctx, tx, e.Ino, false)
+		if err != nil {
+			return err
+		}
+		if stickyDenied(c, p, d) {
+			return syscall.EPERM
+		}
+		if err := s.checkEmpty(ctx, tx, d.Ino); err != nil {
+			return err
+		}
+		dirent.Delete(tx, s.l, parent, bname)
+		s.deleteDir(tx, d.Ino)
+		s.countDir(tx, parent, -1, -1)
+		s.touchDir(tx, parent, now)
+		return nil
+	})
+	return pathErr("rmdir", entPath(parent, name), err)
+}
+
+// checkEmpty fails with ENOTEMPTY unless dir has no entries. The read takes
+// a conflict, so a concurrent create in dir conflicts.
+func (s *Store) checkEmpty(ctx context.Context, tx kv.ReadWriteTxn, dir uint64) error {
+	b, e := s.l.DirentRange(dir)
+	res, err := tx.GetRange(ctx, kv.FirstGreaterOrEqual(b), kv.FirstGreaterOrEqual(e), 1)
+	if err != nil {
+		return err
+	}
+	if len(res.KVs) > 0 {
+		return syscall.ENOTEMPTY
+	}
+	return nil
+}
+
+func (s *Store) deleteDir(tx kv.ReadWriteTxn, dir uint64) {
+	s.deleteInode(tx, dir)
+	b, e := s.l.StatRange(dir)
+	tx.ClearRange(b, e)
+}

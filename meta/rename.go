@@ -1,0 +1,194 @@
+package meta
+
+import (
+	"context"
+	"math/rand/v2"
+	"syscall"
+
+	"github.com/fsmeta/fsmeta/dirent"
+	"github.com/fsmeta/fsmeta/inode"
+	"github.com/fsmeta/fsmeta/kv"
+)
+
+// RenameFlags are the flags of renameat2.
+type RenameFlags uint32
+
+// Rename flags, with Linux's values.
+const (
+	RenameNoReplace RenameFlags = 1 << 0 // fail with EEXIST if the target exists
+	RenameExchange  RenameFlags = 1 << 1 // swap source and target atomically
+)
+
+// Rename moves the entry srcName of srcParent to dstName of dstParent,
+// replacing what is there as POSIX allows.
+func (s *Store) Rename(ctx context.Context, c Cred, srcParent uint64, srcName string, dstParent uint64, dstName string, flags RenameFlags) error {
+	err := s.rename(ctx, c, srcParent, srcName, dstParent, dstName, flags)
+	return linkErr("rename", entPath(srcParent, srcName), entPath(dstParent, dstName), err)
+}
+
+func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp uint64, dname string, flags RenameFlags) error {
+	if flags&^(RenameNoReplace|RenameExchange) != 0 || flags == RenameNoReplace|RenameExchange {
+		return syscall.EINVAL
+	}
+	for _, n := range []string{sname, dname} {
+		if err := checkName(n); err != nil {
+			if n == "." || n == ".." {
+				return syscall.EBUSY
+			}
+			return err
+		}
+	}
+	req := rand.Uint64()
+	attempt := 0
+	bs, bd := []byte(sname), []byte(dname)
+	exchange := flags&RenameExchange != 0
+	return s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
+		attempt++
+		spi, err := s.loadDir(ctx, tx, c, sp, accessW|accessX, false)
+		if err != nil {
+			return err
+		}
+		dpi := spi
+		if dp != sp {
+			if dpi, err = s.loadDir(ctx, tx, c, dp, accessW|accessX, false); err != nil {
+				return err
+			}
+		}
+		se, sok, err := dirent.Load(ctx, tx, s.l, sp, bs, false)
+		if err != nil {
+			return err
+		}
+		de, dok, err := dirent.Load(ctx, tx, s.l, dp, bd, false)
+		if err != nil {
+			return err
+		}
+		if attempt > 1 && dok && de.Request == req {
+			return nil // an earlier attempt committed
+		}
+		if !sok {
+			return syscall.ENOENT
+		}
+		if dok && de.Ino == se.Ino {
+			return nil // same inode: POSIX says do nothing
+		}
+		sn, err := s.mustLoad(ctx, tx, se.Ino, false)
+		if err != nil {
+			return err
+		}
+		if stickyDenied(c, spi, sn) {
+			return syscall.EPERM
+		}
+		var dn *inode.Inode
+		if dok {
+			if dn, err = s.mustLoad(ctx, tx, de.Ino, false); err != nil {
+				return err
+			}
+			if stickyDenied(c, dpi, dn) {
+				return syscall.EPERM
+			}
+		}
+		switch {
+		case exchange && !dok:
+			return syscall.ENOENT
+		case flags&RenameNoReplace != 0 && dok:
+			return syscall.EEXIST
+		}
+		// A directory that changes parent rewrites its "..": it needs write
+		// permission and must not move under itself.
+		if sn.Type == inode.TypeDir && sp != dp {
+			if err := access(c, sn, accessW); err != nil {
+				return err
+			}
+			if err := s.checkNotAncestor(ctx, tx, sn.Ino, dp); err != nil {
+				return err
+			}
+		}
+		if exchange && dn.Type == inode.TypeDir && sp != dp {
+			if err := access(c, dn, accessW); err != nil {
+				return err
+			}
+			if err := s.checkNotAncestor(ctx, tx, dn.Ino, sp); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		if exchange {
+			dirent.Store(tx, s.l, sp, bs, &dirent.Entry{Ino: dn.Ino, Type: dn.Type, Request: req})
+			dirent.Store(tx, s.l, dp, bd, &dirent.Entry{Ino: sn.Ino, Type: sn.Type, Request: req})
+			s.moved(tx, sn, sp, dp, bd, now)
+			s.moved(tx, dn, dp, sp, bs, now)
+			s.touchDir(tx, sp, now)
+			s.touchDir(tx, dp, now)
+			return nil
+		}
+		if dok {
+			switch {
+			case sn.Type == inode.TypeDir && dn.Type != inode.TypeDir:
+				return syscall.ENOTDIR
+			case sn.Type != inode.TypeDir && dn.Type == inode.TypeDir:
+				return syscall.EISDIR
+			case dn.Type == inode.TypeDir:
+				if err := s.checkEmpty(ctx, tx, dn.Ino); err != nil {
+					return err
+				}
+				s.deleteDir(tx, dn.Ino)
+				s.countDir(tx, dp, -1, -1)
+			default:
+				if err := s.dropLink(ctx, tx, dn, now); err != nil {
+					return err
+				}
+				s.countDir(tx, dp, -1, 0)
+			}
+		}
+		dirent.Delete(tx, s.l, sp, bs)
+		s.countDir(tx, sp, -1, 0)
+		dirent.Store(tx, s.l, dp, bd, &dirent.Entry{Ino: sn.Ino, Type: sn.Type, Request: req})
+		s.countDir(tx, dp, 1, 0)
+		s.moved(tx, sn, sp, dp, bd, now)
+		s.touchDir(tx, sp, now)
+		if dp != sp {
+			s.touchDir(tx, dp, now)
+		}
+		return nil
+	})
+}
+
+// moved rewrites n after it moved from directory from to name in to: its
+// ctime, and for a directory its parent pointer, name and the subdirectory
+// counters of both parents.
+func (s *Store) moved(tx kv.ReadWriteTxn, n *inode.Inode, from, to uint64, name []byte, now int64) {
+	if n.Type == inode.TypeDir {
+		n.Parent, n.Name = to, name
+		if from != to {
+			s.countDir(tx, from, 0, -1)
+			s.countDir(tx, to, 0, 1)
+		}
+		tx.Atomic(kv.AtomicMax, s.l.Stat(n.Ino, statCtime), le64(now))
+	} else {
+		n.Ctime = now
+	}
+	inode.Store(tx, s.l, n)
+}
+
+// checkNotAncestor fails with EINVAL if dir is dst or one of its ancestors.
+// The walk reads every ancestor with a conflict, so a concurrent rename
+// that changes the chain conflicts with this one.
+func (s *Store) checkNotAncestor(ctx context.Context, tx kv.ReadWriteTxn, dir, dst uint64) error {
+	cur := dst
+	for hops := 0; ; hops++ {
+		if cur == dir {
+			return syscall.EINVAL
+		}
+		if cur == inode.RootIno {
+			return nil
+		}
+		if hops > 1<<20 {
+			return syscall.ELOOP // a corrupt parent chain; fsck reports it
+		}
+		n, err := s.mustLoad(ctx, tx, cur, false)
+		if err != nil {
+			return err
+		}
+		cur = n.Parent
+	}
+}
