@@ -237,4 +237,3 @@ func (s *Store) allocate(ctx context.Context) (uint64, error) {
 	s.allocNext, s.allocEnd = base+1, base+block
 	return base, nil
 }
-

@@ -42,12 +42,12 @@ type MutationType uint8
 
 // Mutation types.
 const (
-	MutSet         MutationType = iota + 1 // Key = Value
-	MutClear                               // remove Key
-	MutClearRange                          // remove [Key, End)
-	MutAtomic                              // Key = Op(Key, Value)
-	MutSetVSKey                            // Key with the stamp at Offset = Value
-	MutSetVSValue                          // Key = Value with the stamp at Offset
+	MutSet        MutationType = iota + 1 // Key = Value
+	MutClear                              // remove Key
+	MutClearRange                         // remove [Key, End)
+	MutAtomic                             // Key = Op(Key, Value)
+	MutSetVSKey                           // Key with the stamp at Offset = Value
+	MutSetVSValue                         // Key = Value with the stamp at Offset
 )
 
 // Mutation is one write of a commit. Mutations apply in order.
