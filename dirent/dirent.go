@@ -4,6 +4,7 @@
 package dirent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +44,12 @@ func Encode(e *Entry) []byte {
 // Decode parses an entry; garbage is an error wrapping ErrCorrupt.
 func Decode(b []byte) (*Entry, error) {
 	var e Entry
-	if err := msgpack.Unmarshal(b, &e); err != nil {
+	r := bytes.NewReader(b)
+	if err := msgpack.NewDecoder(r).Decode(&e); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the record", ErrCorrupt, r.Len())
 	}
 	if e.V == 0 || e.V > Version {
 		return nil, fmt.Errorf("%w: record version %d (this code reads 1..%d)", ErrCorrupt, e.V, Version)

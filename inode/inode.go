@@ -10,6 +10,7 @@
 package inode
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -147,8 +148,12 @@ func Encode(n *Inode) []byte {
 // version or an unknown type is an error wrapping ErrCorrupt.
 func Decode(b []byte) (*Inode, error) {
 	var n Inode
-	if err := msgpack.Unmarshal(b, &n); err != nil {
+	r := bytes.NewReader(b)
+	if err := msgpack.NewDecoder(r).Decode(&n); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the record", ErrCorrupt, r.Len())
 	}
 	if n.V == 0 || n.V > Version {
 		return nil, fmt.Errorf("%w: record version %d (this code reads 1..%d)", ErrCorrupt, n.V, Version)

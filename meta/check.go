@@ -128,6 +128,9 @@ func (s *Store) check(ctx context.Context, tx kv.ReadOnlyTxn) (*Report, error) {
 				}
 				field, _ := t[len(t)-1].(string)
 				v := parseLE64(row.Value)
+				if v < 0 {
+					r.add(ProblemMtimeNegative, id(1), "counter %q is %d", field, v)
+				}
 				switch field {
 				case statEntries:
 					st.entries = v
@@ -165,6 +168,18 @@ func (s *Store) check(ctx context.Context, tx kv.ReadOnlyTxn) (*Report, error) {
 			r.add(ProblemNotDir, ce.parent, "entry %q under an inode that is not a live directory", ce.name)
 			continue
 		}
+		// The counters count entries as written, by the entry's type,
+		// whatever the inode they name: a dangling entry is one problem,
+		// not two.
+		c := count[ce.parent]
+		if c == nil {
+			c = &dirStats{}
+			count[ce.parent] = c
+		}
+		c.entries++
+		if ce.e.Type == inode.TypeDir {
+			c.subdirs++
+		}
 		n := inodes[ce.e.Ino]
 		if n == nil {
 			r.add(ProblemDangling, ce.e.Ino, "entry %q in %d names a missing inode", ce.name, ce.parent)
@@ -174,14 +189,7 @@ func (s *Store) check(ctx context.Context, tx kv.ReadOnlyTxn) (*Report, error) {
 			r.add(ProblemTypeMismatch, n.Ino, "entry %q in %d says %v, inode is %v", ce.name, ce.parent, ce.e.Type, n.Type)
 		}
 		links[n.Ino] = append(links[n.Ino], ce)
-		c := count[ce.parent]
-		if c == nil {
-			c = &dirStats{}
-			count[ce.parent] = c
-		}
-		c.entries++
 		if n.Type == inode.TypeDir {
-			c.subdirs++
 			children[ce.parent] = append(children[ce.parent], n.Ino)
 		}
 	}

@@ -70,7 +70,10 @@ func (s *Store) Mknod(ctx context.Context, c Cred, parent uint64, name string, m
 	if mode&inode.ModeIFMT == 0 {
 		t = inode.TypeFile
 	}
-	if t == 0 || t == inode.TypeDir || t == inode.TypeSymlink {
+	switch t {
+	case inode.TypeDir: // as mknod(2)
+		return Attr{}, pathErr("mknod", entPath(parent, name), syscall.EPERM)
+	case 0, inode.TypeSymlink:
 		return Attr{}, pathErr("mknod", entPath(parent, name), syscall.EINVAL)
 	}
 	if (t == inode.TypeChar || t == inode.TypeBlock) && c.Uid != 0 {
@@ -123,7 +126,10 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 	req := rand.Uint64()
 	bname := []byte(name)
 	return transact(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn) (Attr, error) {
-		p, err := s.loadDir(ctx, tx, c, parent, accessW|accessX, false)
+		// Linux's order: search on the parent, then the name (EEXIST, or
+		// O_CREAT of an existing file, needs no write permission), then
+		// write permission.
+		p, err := s.loadDir(ctx, tx, c, parent, accessX, false)
 		if err != nil {
 			return Attr{}, err
 		}
@@ -145,6 +151,9 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 				return s.attr(ctx, tx, n)
 			}
 			return Attr{}, syscall.EEXIST
+		}
+		if err := access(c, p, accessW); err != nil {
+			return Attr{}, err
 		}
 		if _, used, err := tx.Get(ctx, s.l.Inode(ino)); err != nil {
 			return Attr{}, err
@@ -192,14 +201,17 @@ func (s *Store) Link(ctx context.Context, c Cred, ino, newParent uint64, newName
 	req := rand.Uint64()
 	bname := []byte(newName)
 	a, err := transact(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn) (Attr, error) {
-		if _, err := s.loadDir(ctx, tx, c, newParent, accessW|accessX, false); err != nil {
-			return Attr{}, err
-		}
-		e, exists, err := dirent.Load(ctx, tx, s.l, newParent, bname, false)
+		// Linux's order: the source, search on the new parent, the new
+		// name, then write permission.
+		n, err := s.mustLoad(ctx, tx, ino, false)
 		if err != nil {
 			return Attr{}, err
 		}
-		n, err := s.mustLoad(ctx, tx, ino, false)
+		p, err := s.loadDir(ctx, tx, c, newParent, accessX, false)
+		if err != nil {
+			return Attr{}, err
+		}
+		e, exists, err := dirent.Load(ctx, tx, s.l, newParent, bname, false)
 		if err != nil {
 			return Attr{}, err
 		}
@@ -208,6 +220,9 @@ func (s *Store) Link(ctx context.Context, c Cred, ino, newParent uint64, newName
 				return toAttr(n, nil), nil
 			}
 			return Attr{}, syscall.EEXIST
+		}
+		if err := access(c, p, accessW); err != nil {
+			return Attr{}, err
 		}
 		if n.Type == inode.TypeDir {
 			return Attr{}, syscall.EPERM

@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"path"
 	"strings"
 	"syscall"
@@ -16,12 +17,19 @@ import (
 // permission; symlinks are followed in every component but the last, and in
 // the last too unless the call says otherwise, up to MaxSymlinks hops.
 
+// splitPath returns the components of p. "." stays a component, looked up
+// like any other (it needs search permission and fails under a file), and a
+// trailing slash becomes a final ".", so that, as on Linux, "file/" is
+// ENOTDIR and a symlink before a trailing slash is followed.
 func splitPath(p string) []string {
 	var out []string
 	for _, c := range strings.Split(p, "/") {
-		if c != "" && c != "." {
+		if c != "" {
 			out = append(out, c)
 		}
+	}
+	if len(out) > 0 && strings.HasSuffix(p, "/") {
+		out = append(out, ".")
 	}
 	return out
 }
@@ -198,8 +206,9 @@ func (s *Store) removeTree(ctx context.Context, c Cred, parent uint64, name stri
 // stops the walk.
 type WalkFunc func(p string, a Attr, err error) error
 
-// SkipDir is returned by a WalkFunc to skip a directory.
-var SkipDir = errors.New("skip this directory")
+// SkipDir is returned by a WalkFunc to skip a directory. It is fs.SkipDir,
+// so either name works.
+var SkipDir = fs.SkipDir
 
 // Walk visits root and everything below it in lexical order, depth first,
 // without following symlinks. Each directory page is its own snapshot.

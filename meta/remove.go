@@ -81,34 +81,53 @@ func (s *Store) Unlink(ctx context.Context, c Cred, parent uint64, name string) 
 		if len(name) > MaxNameLen {
 			return syscall.ENAMETOOLONG
 		}
-		p, err := s.loadDir(ctx, tx, c, parent, accessW|accessX, false)
+		e, n, err := s.loadVictim(ctx, tx, c, parent, name)
 		if err != nil {
 			return err
-		}
-		bname := []byte(name)
-		e, ok, err := dirent.Load(ctx, tx, s.l, parent, bname, false)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return syscall.ENOENT
 		}
 		if e.Type == inode.TypeDir {
 			return syscall.EISDIR
 		}
-		n, err := s.mustLoad(ctx, tx, e.Ino, false)
-		if err != nil {
-			return err
-		}
-		if stickyDenied(c, p, n) {
-			return syscall.EPERM
-		}
+		bname := []byte(name)
 		dirent.Delete(tx, s.l, parent, bname)
 		s.countDir(tx, parent, -1, 0)
 		s.touchDir(tx, parent, now)
 		return s.dropLink(ctx, tx, n, now)
 	})
 	return pathErr("unlink", entPath(parent, name), err)
+}
+
+// loadVictim loads, with conflicts, directory parent, its entry name and
+// the inode that entry names, for a remove. It checks as Linux's may_delete
+// does and in its order: search on parent, the name exists, write on
+// parent, the sticky bit. "." and ".." are EISDIR (unlink's answer; rmdir
+// maps them to its own).
+func (s *Store) loadVictim(ctx context.Context, tx kv.ReadWriteTxn, c Cred, parent uint64, name string) (*dirent.Entry, *inode.Inode, error) {
+	p, err := s.loadDir(ctx, tx, c, parent, accessX, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if name == "." || name == ".." {
+		return nil, nil, syscall.EISDIR
+	}
+	e, ok, err := dirent.Load(ctx, tx, s.l, parent, []byte(name), false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, syscall.ENOENT
+	}
+	if err := access(c, p, accessW); err != nil {
+		return nil, nil, err
+	}
+	n, err := s.mustLoad(ctx, tx, e.Ino, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if stickyDenied(c, p, n) {
+		return nil, nil, syscall.EPERM
+	}
+	return e, n, nil
 }
 
 // dropLink takes one link from a non-directory n; the last one deletes it,
@@ -157,36 +176,21 @@ func (s *Store) deleteInode(tx kv.ReadWriteTxn, ino uint64) {
 // Rmdir removes the empty directory name of parent.
 func (s *Store) Rmdir(ctx context.Context, c Cred, parent uint64, name string) error {
 	err := s.removeOp(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, now int64) error {
-		switch {
-		case name == ".":
-			return syscall.EINVAL
-		case name == "..":
-			return syscall.ENOTEMPTY
-		case len(name) > MaxNameLen:
+		if len(name) > MaxNameLen {
 			return syscall.ENAMETOOLONG
 		}
-		p, err := s.loadDir(ctx, tx, c, parent, accessW|accessX, false)
-		if err != nil {
+		e, d, err := s.loadVictim(ctx, tx, c, parent, name)
+		switch {
+		case err == syscall.EISDIR && name == ".":
+			return syscall.EINVAL
+		case err == syscall.EISDIR && name == "..":
+			return syscall.ENOTEMPTY
+		case err != nil:
 			return err
-		}
-		bname := []byte(name)
-		e, ok, err := dirent.Load(ctx, tx, s.l, parent, bname, false)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return syscall.ENOENT
-		}
-		if e.Type != inode.TypeDir {
+		case e.Type != inode.TypeDir:
 			return syscall.ENOTDIR
 		}
-		d, err := s.mustLoad(ctx, tx, e.Ino, false)
-		if err != nil {
-			return err
-		}
-		if stickyDenied(c, p, d) {
-			return syscall.EPERM
-		}
+		bname := []byte(name)
 		if err := s.checkEmpty(ctx, tx, d.Ino); err != nil {
 			return err
 		}
@@ -213,8 +217,13 @@ func (s *Store) checkEmpty(ctx context.Context, tx kv.ReadWriteTxn, dir uint64) 
 	return nil
 }
 
+// deleteDir removes a directory with its counters. Directories are not
+// kept for their open handles (files are): the handles go too, and a later
+// Close of one finds nothing to do.
 func (s *Store) deleteDir(tx kv.ReadWriteTxn, dir uint64) {
 	s.deleteInode(tx, dir)
 	b, e := s.l.StatRange(dir)
+	tx.ClearRange(b, e)
+	b, e = s.l.HandleRange(dir)
 	tx.ClearRange(b, e)
 }

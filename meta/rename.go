@@ -44,13 +44,17 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 	exchange := flags&RenameExchange != 0
 	return s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
 		attempt++
-		spi, err := s.loadDir(ctx, tx, c, sp, accessW|accessX, false)
+		// Checks run in the order of Linux's renameat2: search on both
+		// parents, the names, the loop checks, then may_delete/may_create
+		// on each side (write permission, sticky bit, types), then write
+		// permission on a directory that changes parent.
+		spi, err := s.loadDir(ctx, tx, c, sp, accessX, false)
 		if err != nil {
 			return err
 		}
 		dpi := spi
 		if dp != sp {
-			if dpi, err = s.loadDir(ctx, tx, c, dp, accessW|accessX, false); err != nil {
+			if dpi, err = s.loadDir(ctx, tx, c, dp, accessX, false); err != nil {
 				return err
 			}
 		}
@@ -65,50 +69,70 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 		if attempt > 1 && dok && de.Request == req {
 			return nil // an earlier attempt committed
 		}
-		if !sok {
+		switch {
+		case !sok:
 			return syscall.ENOENT
-		}
-		if dok && de.Ino == se.Ino {
-			return nil // same inode: POSIX says do nothing
+		case flags&RenameNoReplace != 0 && dok:
+			return syscall.EEXIST
+		case exchange && !dok:
+			return syscall.ENOENT
 		}
 		sn, err := s.mustLoad(ctx, tx, se.Ino, false)
 		if err != nil {
 			return err
-		}
-		if stickyDenied(c, spi, sn) {
-			return syscall.EPERM
 		}
 		var dn *inode.Inode
 		if dok {
 			if dn, err = s.mustLoad(ctx, tx, de.Ino, false); err != nil {
 				return err
 			}
-			if stickyDenied(c, dpi, dn) {
-				return syscall.EPERM
-			}
 		}
-		switch {
-		case exchange && !dok:
-			return syscall.ENOENT
-		case flags&RenameNoReplace != 0 && dok:
-			return syscall.EEXIST
-		}
-		// A directory that changes parent rewrites its "..": it needs write
-		// permission and must not move under itself.
+		// A directory that changes parent must not move under itself.
 		if sn.Type == inode.TypeDir && sp != dp {
-			if err := access(c, sn, accessW); err != nil {
-				return err
-			}
 			if err := s.checkNotAncestor(ctx, tx, sn.Ino, dp); err != nil {
 				return err
 			}
 		}
 		if exchange && dn.Type == inode.TypeDir && sp != dp {
-			if err := access(c, dn, accessW); err != nil {
-				return err
-			}
 			if err := s.checkNotAncestor(ctx, tx, dn.Ino, sp); err != nil {
 				return err
+			}
+		}
+		if dok && de.Ino == se.Ino {
+			return nil // same inode: POSIX says do nothing
+		}
+		if err := access(c, spi, accessW); err != nil {
+			return err
+		}
+		if stickyDenied(c, spi, sn) {
+			return syscall.EPERM
+		}
+		if err := access(c, dpi, accessW); err != nil {
+			return err
+		}
+		if dok {
+			if stickyDenied(c, dpi, dn) {
+				return syscall.EPERM
+			}
+			switch {
+			case exchange:
+			case sn.Type == inode.TypeDir && dn.Type != inode.TypeDir:
+				return syscall.ENOTDIR
+			case sn.Type != inode.TypeDir && dn.Type == inode.TypeDir:
+				return syscall.EISDIR
+			}
+		}
+		// A directory that changes parent rewrites its "..".
+		if sp != dp {
+			if sn.Type == inode.TypeDir {
+				if err := access(c, sn, accessW); err != nil {
+					return err
+				}
+			}
+			if exchange && dn.Type == inode.TypeDir {
+				if err := access(c, dn, accessW); err != nil {
+					return err
+				}
 			}
 		}
 		now := s.now()
@@ -123,10 +147,6 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 		}
 		if dok {
 			switch {
-			case sn.Type == inode.TypeDir && dn.Type != inode.TypeDir:
-				return syscall.ENOTDIR
-			case sn.Type != inode.TypeDir && dn.Type == inode.TypeDir:
-				return syscall.EISDIR
 			case dn.Type == inode.TypeDir:
 				if err := s.checkEmpty(ctx, tx, dn.Ino); err != nil {
 					return err

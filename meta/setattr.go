@@ -43,10 +43,13 @@ func (s *Store) SetAttr(ctx context.Context, c Cred, ino uint64, set SetAttr) (A
 			}
 			n.Mode = m
 		}
-		if set.Uid != nil && *set.Uid != n.Uid && c.Uid != 0 {
+		// As Linux's chown_ok and chgrp_ok: only root changes the owner;
+		// the owner may "change" it to itself, and the group to one of
+		// its groups. A non-owner may do neither, not even to the same id.
+		if set.Uid != nil && c.Uid != 0 && (c.Uid != n.Uid || *set.Uid != n.Uid) {
 			return Attr{}, syscall.EPERM
 		}
-		if set.Gid != nil && *set.Gid != n.Gid && c.Uid != 0 && (c.Uid != n.Uid || !c.inGroup(*set.Gid)) {
+		if set.Gid != nil && c.Uid != 0 && (c.Uid != n.Uid || (*set.Gid != n.Gid && !c.inGroup(*set.Gid))) {
 			return Attr{}, syscall.EPERM
 		}
 		if (set.Uid != nil && *set.Uid != n.Uid) || (set.Gid != nil && *set.Gid != n.Gid) {

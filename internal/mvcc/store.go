@@ -21,6 +21,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,8 +56,22 @@ type version struct {
 	ver  int64
 	val  []byte
 	tomb bool
+	// Committer bookkeeping, set before the version is published and never
+	// read by readers (it fits in tomb's padding): n is the length of the
+	// chain from this version when it was pushed (an upper bound after
+	// later pruning); push prunes again once n reaches 1<<lg.
+	lg   uint8
+	n    uint32
 	prev atomic.Pointer[version]
 }
+
+// minPruneLg makes push leave chains shorter than 1<<minPruneLg to the
+// sweep, and sweepWalk bounds the chain length the sweep walks: longer
+// chains are pruned by push, at amortized O(1) per write.
+const (
+	minPruneLg = 3
+	sweepWalk  = 16
+)
 
 type item struct {
 	key  []byte
@@ -142,7 +158,8 @@ func (s *Store) ReadVersion() (int64, error) {
 		return 0, err
 	}
 	v := s.visible.Load()
-	if now := s.now(); now-v > bumpLag {
+	// With a window shorter than bumpLag the lag must stay inside it.
+	if now := s.now(); now-v > min(bumpLag, s.window/2) {
 		s.mu.Lock()
 		// Only when no commit is between assignment and visibility can the
 		// visible version move past the last one assigned.
@@ -351,6 +368,11 @@ func conflictError(k []byte, rv, wv int64) error {
 // resolveStamps returns ms with versionstamps filled in; the slices of ms
 // are not modified.
 func resolveStamps(ms []txnbuf.Mutation, stamp [kv.VersionstampSize]byte) []txnbuf.Mutation {
+	if !slices.ContainsFunc(ms, func(m txnbuf.Mutation) bool {
+		return m.Type == txnbuf.MutSetVSKey || m.Type == txnbuf.MutSetVSValue
+	}) {
+		return ms // nothing to fill in: no copy
+	}
 	out := make([]txnbuf.Mutation, len(ms))
 	for i, m := range ms {
 		switch m.Type {
@@ -440,51 +462,63 @@ func (s *Store) push(it *item, c int64, val []byte, tomb bool, horizon int64) {
 	if tomb && (h == nil || h.tomb) {
 		return // already absent
 	}
-	v := &version{ver: c, val: val, tomb: tomb}
+	v := &version{ver: c, val: val, tomb: tomb, n: 1, lg: minPruneLg}
 	if h != nil && h.ver == c {
 		h = h.prev.Load() // a second write to the key in one commit
 	}
+	if h != nil {
+		v.n, v.lg = h.n+1, h.lg
+		// Walking the chain costs its length, so walk it only when it has
+		// doubled since the last walk: O(1) per write, amortized, and at
+		// most about four times the versions the window needs.
+		if uint64(v.n) >= 1<<v.lg {
+			v.n = prune(h, horizon) + 1
+			v.lg = uint8(max(minPruneLg, bits.Len32(v.n)+1))
+		}
+	}
 	v.prev.Store(h)
 	it.head.Store(v)
-	prune(v, horizon)
 }
 
-// prune cuts the chain below its newest version at or below horizon.
-func prune(v *version, horizon int64) {
+// prune cuts the chain below its newest version at or below horizon and
+// returns the number of versions left from v.
+func prune(v *version, horizon int64) uint32 {
+	var n uint32
 	for ; v != nil; v = v.prev.Load() {
+		n++
 		if v.ver <= horizon {
 			if v.prev.Load() != nil {
 				v.prev.Store(nil)
 			}
-			return
+			return n
 		}
 	}
+	return n
 }
 
 // sweep prunes up to n keys from the sweep cursor and drops keys whose only
 // version is a tombstone below the horizon. Called with mu held.
 func (s *Store) sweep(n int, horizon int64) {
 	var dead []*item
-	var last []byte
+	var next []byte // the first key not visited; nil at the end
 	visited := 0
 	s.work.Ascend(&item{key: s.cursor}, func(it *item) bool {
 		if visited == n {
+			next = it.key // keys are immutable: no copy needed
 			return false
 		}
 		visited++
-		last = it.key
 		h := it.head.Load()
-		prune(h, horizon)
+		// A head at or below the horizon is the cut point itself: O(1).
+		if h.ver <= horizon || h.n <= sweepWalk {
+			prune(h, horizon)
+		}
 		if h.tomb && h.ver <= horizon {
 			dead = append(dead, it)
 		}
 		return true
 	})
-	if visited < n {
-		s.cursor = nil // wrap around
-	} else {
-		s.cursor = kv.KeyAfter(last)
-	}
+	s.cursor = next // nil wraps around
 	for _, it := range dead {
 		s.work.Delete(it)
 		s.changed = true

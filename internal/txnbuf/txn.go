@@ -228,7 +228,9 @@ func (t *Txn) getMany(ctx context.Context, keys [][]byte, conflict bool) ([]Valu
 			}
 		}
 		for _, k := range keys {
-			t.addRead(k, kv.KeyAfter(k))
+			// The caller may reuse k: the range owns a copy.
+			end := kv.KeyAfter(k)
+			t.addRead(end[:len(k):len(k)], end)
 		}
 	}
 	return out, nil
@@ -327,23 +329,36 @@ func (t *Txn) getRange(ctx context.Context, bsel, esel kv.KeySelector, limit int
 			}
 		}
 		// The answer depends on every key between the selectors' reference
-		// keys and what they resolved to, up to the last row when the limit
-		// stopped the read.
-		lo := b
-		if bytes.Compare(bsel.Key, lo) < 0 {
-			lo = bsel.Key
-		}
+		// keys and what they resolved to (even when the range came out
+		// empty), up to the last row when the limit stopped the read.
+		lo := minKey(b, bsel.Key, e)
 		if hi == nil {
-			hi = e
-			if se := selectorEnd(esel); bytes.Compare(se, hi) > 0 {
-				hi = se
-			}
+			hi = maxKey(e, selectorEnd(esel))
 		}
+		hi = maxKey(hi, selectorEnd(bsel))
 		if bytes.Compare(lo, hi) < 0 {
 			t.addRead(bytes.Clone(lo), bytes.Clone(hi))
 		}
 	}
 	return res, nil
+}
+
+func minKey(k []byte, ks ...[]byte) []byte {
+	for _, x := range ks {
+		if bytes.Compare(x, k) < 0 {
+			k = x
+		}
+	}
+	return k
+}
+
+func maxKey(k []byte, ks ...[]byte) []byte {
+	for _, x := range ks {
+		if bytes.Compare(x, k) > 0 {
+			k = x
+		}
+	}
+	return k
 }
 
 // selectorEnd is the end of the key span a selector's resolution depends on.
@@ -646,7 +661,23 @@ func (t *Txn) Set(key, value []byte) {
 	}
 	t.grow(len(key) + len(value))
 	e := t.put(key)
+	t.replaceStamped(e)
 	*e = entry{key: e.key, known: true, present: true, val: bytes.Clone(value)}
+}
+
+// replaceStamped drops the pending versionstamped value of e's key, which a
+// later write replaces (mutations apply in call order).
+func (t *Txn) replaceStamped(e *entry) {
+	if e.unreadable {
+		t.dropStamped(e.key, kv.KeyAfter(e.key))
+	}
+}
+
+// dropStamped drops the pending versionstamped values of keys in [b, e).
+func (t *Txn) dropStamped(b, e []byte) {
+	t.vsOps = slices.DeleteFunc(t.vsOps, func(m Mutation) bool {
+		return m.Type == MutSetVSValue && bytes.Compare(m.Key, b) >= 0 && bytes.Compare(m.Key, e) < 0
+	})
 }
 
 // Clear implements kv.ReadWriteTxn.
@@ -656,6 +687,7 @@ func (t *Txn) Clear(key []byte) {
 	}
 	t.grow(len(key))
 	e := t.put(key)
+	t.replaceStamped(e)
 	*e = entry{key: e.key, known: true}
 }
 
@@ -665,6 +697,7 @@ func (t *Txn) ClearRange(begin, end []byte) {
 		return
 	}
 	t.grow(len(begin) + len(end))
+	t.dropStamped(begin, end)
 	if t.writes != nil {
 		var gone []*entry
 		t.writes.Ascend(&entry{key: begin}, func(en *entry) bool {

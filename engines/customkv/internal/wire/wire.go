@@ -108,11 +108,12 @@ func ToStatus(err error) error {
 	if !errors.As(err, &ke) {
 		ke = &kv.Error{Code: kv.CodeInternal, Msg: err.Error()}
 	}
+	// kv.Errorf puts the cause's text into Msg already.
 	msg := ke.Msg
-	if ke.Err != nil {
-		msg += ": " + ke.Err.Error()
+	if msg == "" && ke.Err != nil {
+		msg = ke.Err.Error()
 	}
-	st := status.New(grpcCode(ke.Code), err.Error())
+	st := status.New(grpcCode(ke.Code), ke.Code.String()+": "+msg)
 	if ds, derr := st.WithDetails(&kvpb.ErrorDetail{Code: kvpb.ErrorCode(ke.Code), Message: msg}); derr == nil {
 		st = ds
 	}

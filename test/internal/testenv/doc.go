@@ -1,0 +1,3 @@
+// Package testenv holds small facts about the test environment shared by
+// the tests under test/.
+package testenv
