@@ -41,11 +41,16 @@ func Encode(e *Entry) []byte {
 	return b
 }
 
-// Decode parses an entry; garbage is an error wrapping ErrCorrupt.
+// Decode parses an entry; garbage, bytes after the record, a missing
+// version or an invalid type or inode are errors wrapping ErrCorrupt.
 func Decode(b []byte) (*Entry, error) {
 	var e Entry
 	r := bytes.NewReader(b)
-	if err := msgpack.NewDecoder(r).Decode(&e); err != nil {
+	dec := msgpack.GetDecoder()
+	dec.Reset(r)
+	err := dec.Decode(&e)
+	msgpack.PutDecoder(dec)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if r.Len() != 0 {

@@ -144,12 +144,17 @@ func Encode(n *Inode) []byte {
 	return b
 }
 
-// Decode parses a record. Unknown fields are ignored; garbage, a missing
-// version or an unknown type is an error wrapping ErrCorrupt.
+// Decode parses a record. Unknown fields are ignored; garbage, bytes after
+// the record, a missing version or an unknown type are errors wrapping
+// ErrCorrupt.
 func Decode(b []byte) (*Inode, error) {
 	var n Inode
 	r := bytes.NewReader(b)
-	if err := msgpack.NewDecoder(r).Decode(&n); err != nil {
+	dec := msgpack.GetDecoder()
+	dec.Reset(r)
+	err := dec.Decode(&n)
+	msgpack.PutDecoder(dec)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if r.Len() != 0 {

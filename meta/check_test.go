@@ -83,8 +83,6 @@ func kinds(t *testing.T, s *meta.Store) ([]string, map[string][]uint64) {
 
 func TestCheck_CleanStoreReportsNothing(t *testing.T) {
 	s := newStore(t)
-	fx := newFixture(t)
-	_ = fx
 	d := mkdir(t, s, rootCred, root, "d", 0o755)
 	f := create(t, s, rootCred, d.Ino, "f", 0o644)
 	_, err := s.Link(ctx, rootCred, f.Ino, root, "f2")
@@ -115,6 +113,7 @@ func TestCheck_ReportsEachKind(t *testing.T) {
 			name: "entry to missing inode",
 			corrupt: func(t *testing.T, fx *fixture, tx kv.ReadWriteTxn) {
 				dirent.Store(tx, fx.l, fx.d, []byte("ghost"), &dirent.Entry{Ino: 999_999, Type: inode.TypeFile})
+				tx.Atomic(kv.AtomicAdd, fx.l.Stat(fx.d, statEntries), le64(1))
 			},
 			want: []string{meta.ProblemDangling},
 			ino:  func(*fixture) uint64 { return 999_999 },
@@ -320,8 +319,10 @@ func TestCheck_ReportsEachKind(t *testing.T) {
 			corrupt: func(t *testing.T, fx *fixture, tx kv.ReadWriteTxn) {
 				inode.Delete(tx, fx.l, root)
 			},
-			want: []string{meta.ProblemRootMissing, meta.ProblemNotDir, meta.ProblemStaleStats, meta.ProblemOrphan},
-			ino:  func(*fixture) uint64 { return root },
+			// Everything under it falls apart with it.
+			want: []string{meta.ProblemRootMissing, meta.ProblemNotDir, meta.ProblemStaleStats, meta.ProblemOrphan,
+				meta.ProblemUnreachable, meta.ProblemNlink},
+			ino: func(*fixture) uint64 { return root },
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -334,4 +335,18 @@ func TestCheck_ReportsEachKind(t *testing.T) {
 			require.Contains(t, inos[tc.want[0]], tc.ino(fx))
 		})
 	}
+}
+
+// RemoveAll over an entry whose inode is missing stops with EIO instead of
+// retrying the entry for ever.
+func TestRemoveAll_DanglingEntryIsEIO(t *testing.T) {
+	fx := newFixture(t)
+	fx.write(t, func(tx kv.ReadWriteTxn) {
+		dirent.Store(tx, fx.l, fx.d, []byte("ghost"), &dirent.Entry{Ino: 999_999, Type: inode.TypeFile})
+		tx.Atomic(kv.AtomicAdd, fx.l.Stat(fx.d, statEntries), le64(1))
+	})
+	requirePathErr(t, fx.s.RemoveAll(ctx, rootCred, "/d"), syscall.EIO)
+	require.Equal(t, []string{"ghost"}, names(t, fx.s, fx.d), "the rest went")
+	got, _ := kinds(t, fx.s)
+	require.Equal(t, []string{meta.ProblemDangling}, got)
 }

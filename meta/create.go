@@ -164,6 +164,11 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 		n := *tmpl
 		n.Ino, n.Uid, n.Gid = ino, c.Uid, c.Gid
 		n.Mode &= inode.ModePerm
+		if n.Type == inode.TypeDir {
+			// mkdir(2) honours only the permission and sticky bits;
+			// setgid comes from a setgid parent alone.
+			n.Mode &= 0o1777
+		}
 		n.Atime, n.Mtime, n.Ctime = now, now, now
 		n.Nlink = 1
 		if p.Mode&inode.ModeSetgid != 0 {

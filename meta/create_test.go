@@ -188,6 +188,18 @@ func TestCreate_InSetgidDirectoryTakesItsGroup(t *testing.T) {
 	require.EqualValues(t, 0o2755, sub.Mode, "subdirectories inherit setgid")
 }
 
+// mkdir(2) keeps the permission and sticky bits of mode, not setuid or
+// setgid.
+func TestMkdir_KeepsOnlyPermissionAndStickyBits(t *testing.T) {
+	s := newStore(t)
+	for mode, want := range map[uint32]uint32{0o2755: 0o755, 0o4755: 0o755, 0o1777: 0o1777, 0o7777: 0o1777} {
+		d, err := s.Mkdir(ctx, rootCred, root, fmt.Sprintf("d%o", mode), mode)
+		require.NoError(t, err)
+		require.Equal(t, want, d.Mode, "mkdir %#o", mode)
+		require.Equal(t, want, getattr(t, s, d.Ino).Mode)
+	}
+}
+
 func TestMkdir_RaisesParentNlinkByOne(t *testing.T) {
 	s := newStore(t)
 	require.EqualValues(t, 2, getattr(t, s, root).Nlink)

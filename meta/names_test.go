@@ -14,8 +14,11 @@ import (
 func newNameOps(t *testing.T, s *meta.Store) map[string]func(name string) (error, bool) {
 	f := create(t, s, rootCred, root, "existing", 0o644)
 	return map[string]func(string) (error, bool){
-		"create": func(n string) (error, bool) { _, err := s.Create(ctx, rootCred, root, n, 0o644, true); return err, false },
-		"mkdir":  func(n string) (error, bool) { _, err := s.Mkdir(ctx, rootCred, root, n, 0o755); return err, false },
+		"create": func(n string) (error, bool) {
+			_, err := s.Create(ctx, rootCred, root, n, 0o644, true)
+			return err, false
+		},
+		"mkdir": func(n string) (error, bool) { _, err := s.Mkdir(ctx, rootCred, root, n, 0o755); return err, false },
 		"mknod": func(n string) (error, bool) {
 			_, err := s.Mknod(ctx, rootCred, root, n, syscall.S_IFIFO|0o644, 0)
 			return err, false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -178,6 +179,7 @@ func (s *Store) removeTree(ctx context.Context, c Cred, parent uint64, name stri
 		}
 		return err
 	}
+	var last []DirEntry
 	for {
 		ents, _, err := s.ReadDir(ctx, c, a.Ino, "", 256)
 		if err != nil {
@@ -186,6 +188,13 @@ func (s *Store) removeTree(ctx context.Context, c Cred, parent uint64, name stri
 		if len(ents) == 0 {
 			break
 		}
+		if slices.Equal(ents, last) {
+			// Inode ids are never reused, so the same page again means
+			// nothing went: entries that remove as ENOENT because their
+			// inode is missing. Stop instead of spinning; fsck says more.
+			return pathErr("removeall", entPath(a.Ino, ents[0].Name), syscall.EIO)
+		}
+		last = ents
 		for _, e := range ents {
 			ca := Attr{Ino: e.Ino, Type: e.Type}
 			if err := s.removeTree(ctx, c, a.Ino, e.Name, ca); err != nil {

@@ -93,8 +93,13 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 				return err
 			}
 		}
-		if exchange && dn.Type == inode.TypeDir && sp != dp {
+		// Nor may the target be an ancestor of the source: EINVAL for an
+		// exchange, else ENOTEMPTY (whatever the source's type, as Linux).
+		if dok && dn.Type == inode.TypeDir && sp != dp {
 			if err := s.checkNotAncestor(ctx, tx, dn.Ino, sp); err != nil {
+				if err == syscall.EINVAL && !exchange {
+					err = syscall.ENOTEMPTY
+				}
 				return err
 			}
 		}

@@ -117,6 +117,11 @@ func TestRename_DirOverItsOwnAncestor_ENOTEMPTY(t *testing.T) {
 	b := mkdir(t, s, rootCred, a.Ino, "b", 0o755)
 	requireLinkErr(t, s.Rename(ctx, rootCred, a.Ino, "b", root, "a", 0), syscall.ENOTEMPTY)
 	require.Equal(t, b.Ino, lookup(t, s, a.Ino, "b").Ino)
+	// A file too: the ancestor check comes before the type check (EISDIR).
+	f := create(t, s, rootCred, b.Ino, "f", 0o644)
+	requireLinkErr(t, s.Rename(ctx, rootCred, b.Ino, "f", root, "a", 0), syscall.ENOTEMPTY)
+	requireLinkErr(t, s.Rename(ctx, rootCred, b.Ino, "f", a.Ino, "b", 0), syscall.ENOTEMPTY)
+	require.Equal(t, f.Ino, lookup(t, s, b.Ino, "f").Ino)
 }
 
 func TestRename_DirOverFile_ENOTDIR(t *testing.T) {

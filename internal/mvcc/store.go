@@ -12,9 +12,10 @@
 // Versions advance with the clock, one per microsecond as in FoundationDB,
 // and at least one per commit. The window is measured in versions; a read or
 // a conflicting commit whose read version is older than now-window fails
-// with kv.ErrTooOld. Old versions are pruned when a key is written and by an
+// with kv.ErrTooOld. Old versions are pruned when a write finds its key's
+// chain doubled since the last pruning (amortized O(1) per write) and by an
 // incremental sweep on each commit, so memory stays bounded by the live data
-// plus the window's history.
+// plus a small multiple of the window's history.
 package mvcc
 
 import (

@@ -23,7 +23,7 @@ type Harness struct {
 	ctx context.Context
 	s   *meta.Store // operations run here
 	v   *meta.Store // verification reads here
-	c   meta.Cred
+	c   meta.Cred   // the credentials of the current step
 	m   *Model
 	// inos maps every inode id meta ever handed out to its model node, to
 	// catch a reused id.
@@ -39,7 +39,6 @@ type Harness struct {
 // freshly formatted, with root mode 0755.
 func NewHarness(ctx context.Context, s, v *meta.Store) *Harness {
 	m := New(0o755)
-	m.DotQuirk = !*strict
 	return &Harness{ctx: ctx, s: s, v: v, c: meta.RootCred(), m: m, inos: map[uint64]*Node{m.Root.Ino: m.Root}, Stats: map[string]int{}}
 }
 
@@ -49,7 +48,7 @@ func (h *Harness) Model() *Model { return h.m }
 // Actions is the state machine for rapid.T.Repeat: every operation, and
 // under "" the check run after each step.
 func (h *Harness) Actions() map[string]func(*rapid.T) {
-	return map[string]func(*rapid.T){
+	acts := map[string]func(*rapid.T){
 		"create":  h.create,
 		"mkdir":   h.mkdir,
 		"mkdir2":  h.mkdir, // directories make the interesting trees: twice the weight
@@ -62,19 +61,34 @@ func (h *Harness) Actions() map[string]func(*rapid.T) {
 		"rmdir":   h.rmdir,
 		"chmod":   h.chmod,
 		"stat":    h.stat,
-		"":        h.Check,
 	}
+	for k, f := range acts {
+		acts[k] = func(t *rapid.T) {
+			h.c = rapid.SampledFrom(creds).Draw(t, "cred")
+			f(t)
+		}
+	}
+	acts[""] = h.Check
+	return acts
 }
 
-// strict turns off the avoidance of known meta bugs (see Known), so that
+// creds are who a step runs as: mostly root; two users share group 1000,
+// so that owner, group and other bits all come into play.
+var creds = []meta.Cred{
+	meta.RootCred(), meta.RootCred(), meta.RootCred(),
+	{Uid: 1000, Gid: 1000},
+	{Uid: 2000, Gid: 1000, Groups: []uint32{3000}},
+}
+
+// strict turns off the avoidance of known meta bugs (see Quirk), so that
 // the model expects Linux everywhere.
 var strict = flag.Bool("fsmodel.strict", false, "fsmodel: expect Linux behaviour even where meta has known, reported bugs")
 
 var (
 	names       = []string{"a", "b", "c"}
 	fileModes   = []uint32{0o644, 0o600, 0o755, 0o4755, 0o000}
-	dirModes    = []uint32{0o755, 0o700, 0o1777, 0o2755, 0o000}
-	chmodModes  = []uint32{0o755, 0o644, 0o2775, 0o1777, 0o000, 0o4711}
+	dirModes    = []uint32{0o755, 0o777, 0o700, 0o1777, 0o2755, 0o770, 0o000}
+	chmodModes  = []uint32{0o755, 0o777, 0o644, 0o2775, 0o1777, 0o1770, 0o000, 0o4711, 0o711}
 	targets     = []string{"a", "b", "a/b", "../a", "/a", "/a/b", "/b/c/a", "/", ".", "..", "zz", "/zz/y", "a/", "a/."}
 	pathSuffix  = []string{"", "", "", "", "/", "/.", "/..", "/./a"}
 	renameFlags = []meta.RenameFlags{0, 0, 0, meta.RenameNoReplace, meta.RenameExchange}
@@ -85,6 +99,9 @@ func (h *Harness) expect(t *rapid.T, want syscall.Errno, err error, format strin
 	t.Helper()
 	what := fmt.Sprintf(format, args...)
 	h.Stats[strings.Fields(what)[0]+" "+ErrnoName(want)]++
+	if h.c.Uid != 0 {
+		what = fmt.Sprintf("[uid %d] %s", h.c.Uid, what)
+	}
 	if got := meta.Errno(err); got != want {
 		t.Fatalf("%s: got %s (%v), want %s", what, ErrnoName(got), err, ErrnoName(want))
 	}
@@ -142,7 +159,7 @@ func (h *Harness) resolve(t *rapid.T, p string, follow bool) (*Node, bool) {
 		op = "lstat"
 		a, err = h.s.Lstat(h.ctx, h.c, p)
 	}
-	n, want := h.m.Resolve(p, follow)
+	n, want := h.m.Resolve(h.c, p, follow)
 	h.expect(t, want, err, "%s %q", op, p)
 	if want != 0 {
 		return nil, false
@@ -166,7 +183,7 @@ func (h *Harness) dir(t *rapid.T, label string) (*Node, string, bool) {
 	case k < 8:
 		var dirs []string
 		for _, q := range h.m.Paths(2) {
-			if n, e := h.m.Resolve(q, true); e == 0 && n.IsDir() {
+			if n, e := h.m.Resolve(meta.RootCred(), q, true); e == 0 && n.IsDir() {
 				dirs = append(dirs, q)
 			}
 		}
@@ -191,6 +208,7 @@ func (h *Harness) bind(t *rapid.T, n *Node, a meta.Attr) {
 	h.inos[a.Ino] = n
 	require.Equal(t, n.Type, a.Type, "new inode %d: type", a.Ino)
 	require.Equal(t, n.Mode, a.Mode, "new inode %d: mode %o, want %o", a.Ino, a.Mode, n.Mode)
+	require.Equal(t, [2]uint32{n.Uid, n.Gid}, [2]uint32{a.Uid, a.Gid}, "new inode %d: uid, gid", a.Ino)
 	require.EqualValues(t, n.Nlink(), a.Nlink, "new inode %d: nlink", a.Ino)
 }
 
@@ -202,7 +220,7 @@ func (h *Harness) mknode(t *rapid.T, op string, tp inode.Type, mode uint32, targ
 	}
 	name := drawName(t, "name")
 	a, err := call(p.Ino, name)
-	n, existing, want := h.m.Mknode(p, name, tp, mode, target, excl)
+	n, existing, want := h.m.Mknode(h.c, p, name, tp, mode, target, excl)
 	h.expect(t, want, err, "%s (in %s) %s mode %#o target %q excl %v", op, pl, name, mode, target, excl)
 	switch {
 	case want != 0:
@@ -248,6 +266,7 @@ func (h *Harness) symlink(t *rapid.T) {
 }
 
 func (h *Harness) link(t *rapid.T) {
+	h.c = meta.RootCred() // see Model.Link
 	op := h.drawPath(t, "old", 3)
 	old, ok := h.resolve(t, op, false) // link(2) does not follow oldpath
 	if !ok {
@@ -259,7 +278,7 @@ func (h *Harness) link(t *rapid.T) {
 	}
 	name := drawName(t, "name")
 	_, err := h.s.Link(h.ctx, h.c, old.Ino, p.Ino, name)
-	h.expect(t, h.m.Link(old, p, name), err, "link %s -> (in %s) %s", op, pl, name)
+	h.expect(t, h.m.Link(h.c, old, p, name), err, "link %s -> (in %s) %s", op, pl, name)
 }
 
 func (h *Harness) rename(t *rapid.T) {
@@ -281,8 +300,8 @@ func (h *Harness) rename(t *rapid.T) {
 			h.Stats["rename-case onto a hard link of itself"]++
 		}
 	}
-	q := h.m.RenameQuirk(sp, sname, dp, dname, flags)
-	want := h.m.Rename(sp, sname, dp, dname, flags)
+	q := h.m.RenameQuirk(h.c, sp, sname, dp, dname, flags)
+	want := h.m.Rename(h.c, sp, sname, dp, dname, flags)
 	h.expectQuirk(t, want, q, err, "rename (in %s) %s -> (in %s) %s flags %s", spl, sname, dpl, dname, flagName(flags))
 }
 
@@ -293,7 +312,7 @@ func (h *Harness) unlink(t *rapid.T) {
 	}
 	name := drawName(t, "name")
 	err := h.s.Unlink(h.ctx, h.c, p.Ino, name)
-	h.expect(t, h.m.Unlink(p, name), err, "unlink (in %s) %s", pl, name)
+	h.expect(t, h.m.Unlink(h.c, p, name), err, "unlink (in %s) %s", pl, name)
 }
 
 func (h *Harness) rmdir(t *rapid.T) {
@@ -303,7 +322,7 @@ func (h *Harness) rmdir(t *rapid.T) {
 	}
 	name := drawName(t, "name")
 	err := h.s.Rmdir(h.ctx, h.c, p.Ino, name)
-	h.expect(t, h.m.Rmdir(p, name), err, "rmdir (in %s) %s", pl, name)
+	h.expect(t, h.m.Rmdir(h.c, p, name), err, "rmdir (in %s) %s", pl, name)
 }
 
 func (h *Harness) chmod(t *rapid.T) {
@@ -314,9 +333,11 @@ func (h *Harness) chmod(t *rapid.T) {
 	}
 	mode := rapid.SampledFrom(chmodModes).Draw(t, "mode")
 	a, err := h.s.SetAttr(h.ctx, h.c, n.Ino, meta.SetAttr{Mode: &mode})
-	h.expect(t, 0, err, "chmod %s %#o", p, mode)
-	h.m.Chmod(n, mode)
-	require.Equal(t, n.Mode, a.Mode, "chmod %s %#o: mode returned", p, mode)
+	want := h.m.Chmod(h.c, n, mode)
+	h.expect(t, want, err, "chmod %s %#o", p, mode)
+	if want == 0 {
+		require.Equal(t, n.Mode, a.Mode, "chmod %s %#o: mode returned", p, mode)
+	}
 }
 
 func (h *Harness) stat(t *rapid.T) {
@@ -328,6 +349,7 @@ func (h *Harness) stat(t *rapid.T) {
 // meta.Check.
 func (h *Harness) Check(t *rapid.T) {
 	t.Helper()
+	h.c = meta.RootCred()
 	rep, err := h.v.Check(h.ctx)
 	require.NoError(t, err, "check")
 	if !rep.OK() {
@@ -345,6 +367,7 @@ func (h *Harness) Check(t *rapid.T) {
 		require.NoError(t, err, "getattr %s (#%d)", p, n.Ino)
 		require.Equal(t, n.Type, a.Type, "%s: type", p)
 		require.Equal(t, n.Mode, a.Mode, "%s: mode %#o, want %#o", p, a.Mode, n.Mode)
+		require.Equal(t, [2]uint32{n.Uid, n.Gid}, [2]uint32{a.Uid, a.Gid}, "%s: uid, gid", p)
 		require.EqualValues(t, n.Nlink(), a.Nlink, "%s: nlink", p)
 		switch n.Type {
 		case inode.TypeSymlink:

@@ -23,6 +23,7 @@ type Node struct {
 	Ino      uint64 // the meta inode id it stands for, bound at creation
 	Type     inode.Type
 	Mode     uint32
+	Uid, Gid uint32
 	Target   string           // symlinks
 	Children map[string]*Node // directories
 	Parent   *Node            // directories; the root is its own parent
@@ -59,12 +60,6 @@ func (n *Node) Names() []string {
 
 // Model is a POSIX tree.
 type Model struct {
-	// DotQuirk makes path walks drop "." components and trailing slashes,
-	// as meta's path resolution does (a known bug, see
-	// TestRepro_StatTrailingSlashOnFile): Linux fails "file/" and
-	// "file/." with ENOTDIR.
-	DotQuirk bool
-
 	Root *Node
 	// Dead lists removed directories, oldest first, so that tests can
 	// address a directory by an inode id that is gone (ENOENT).
@@ -118,26 +113,59 @@ func SplitPath(p string) []string {
 	return out
 }
 
-// Resolve walks absolute path p from the root, following symlinks in every
-// component but the last, and in the last too when follow is set.
-func (m *Model) Resolve(p string, follow bool) (*Node, syscall.Errno) {
-	hops := 0
-	return m.walk(m.Root, m.split(p), follow, &hops)
-}
+// Access bits.
+const (
+	MayRead  = 4
+	MayWrite = 2
+	MayExec  = 1
+)
 
-func (m *Model) split(p string) []string {
-	comps := SplitPath(p)
-	if m.DotQuirk {
-		comps = slices.DeleteFunc(comps, func(c string) bool { return c == "." })
+func inGroup(c meta.Cred, g uint32) bool { return c.Gid == g || slices.Contains(c.Groups, g) }
+
+// access is Linux's generic_permission without ACLs: owner, group or other
+// bits; root may do anything to a directory (and is the only case here).
+func access(c meta.Cred, n *Node, mask uint32) syscall.Errno {
+	if c.Uid == 0 {
+		if mask&MayExec != 0 && !n.IsDir() && n.Mode&0o111 == 0 {
+			return syscall.EACCES
+		}
+		return 0
 	}
-	return comps
+	bits := n.Mode
+	switch {
+	case c.Uid == n.Uid:
+		bits >>= 6
+	case inGroup(c, n.Gid):
+		bits >>= 3
+	}
+	if bits&mask&7 != mask {
+		return syscall.EACCES
+	}
+	return 0
 }
 
-func (m *Model) walk(start *Node, comps []string, follow bool, hops *int) (*Node, syscall.Errno) {
+// stickyDenied is Linux's check_sticky: in a sticky directory only root,
+// the directory's owner and the victim's owner may remove or rename it.
+func stickyDenied(c meta.Cred, dir, victim *Node) bool {
+	return dir.Mode&inode.ModeSticky != 0 && c.Uid != 0 && c.Uid != dir.Uid && c.Uid != victim.Uid
+}
+
+// Resolve walks absolute path p from the root as c, following symlinks in
+// every component but the last, and in the last too when follow is set.
+// Each component needs search permission on the directory holding it.
+func (m *Model) Resolve(c meta.Cred, p string, follow bool) (*Node, syscall.Errno) {
+	hops := 0
+	return m.walk(c, m.Root, SplitPath(p), follow, &hops)
+}
+
+func (m *Model) walk(c meta.Cred, start *Node, comps []string, follow bool, hops *int) (*Node, syscall.Errno) {
 	cur := start
 	for i, name := range comps {
 		if !cur.IsDir() {
 			return nil, syscall.ENOTDIR
+		}
+		if e := access(c, cur, MayExec); e != 0 {
+			return nil, e
 		}
 		var next *Node
 		switch name {
@@ -163,7 +191,7 @@ func (m *Model) walk(start *Node, comps []string, follow bool, hops *int) (*Node
 				base = m.Root
 			}
 			var e syscall.Errno
-			if next, e = m.walk(base, m.split(next.Target), true, hops); e != 0 {
+			if next, e = m.walk(c, base, SplitPath(next.Target), true, hops); e != 0 {
 				return nil, e
 			}
 		}
@@ -172,22 +200,36 @@ func (m *Model) walk(start *Node, comps []string, follow bool, hops *int) (*Node
 	return cur, 0
 }
 
-// parentErr is the errno of using p as the directory an operation changes.
-func parentErr(p *Node) syscall.Errno {
+// parentErr is the errno of c looking up a name in p, the directory an
+// operation changes.
+func parentErr(c meta.Cred, p *Node) syscall.Errno {
 	switch {
 	case p.Dead:
 		return syscall.ENOENT
 	case !p.IsDir():
 		return syscall.ENOTDIR
 	}
+	return access(c, p, MayExec)
+}
+
+// mayDelete is Linux's may_delete of victim from dir by c, up to the type
+// checks: write and search on dir, then the sticky bit.
+func mayDelete(c meta.Cred, dir, victim *Node) syscall.Errno {
+	if e := access(c, dir, MayWrite|MayExec); e != 0 {
+		return e
+	}
+	if stickyDenied(c, dir, victim) {
+		return syscall.EPERM
+	}
 	return 0
 }
 
-// Mknode adds name to directory p as a new inode of type t (create, mkdir,
-// mknod, symlink). Without excl an existing non-directory is the result,
-// unchanged (O_CREAT on an existing file); existing is then set.
-func (m *Model) Mknode(p *Node, name string, t inode.Type, mode uint32, target string, excl bool) (n *Node, existing bool, e syscall.Errno) {
-	if e := parentErr(p); e != 0 {
+// Mknode adds name to directory p as a new inode of type t made by c
+// (create, mkdir, mknod, symlink). Without excl an existing non-directory
+// is the result, unchanged (O_CREAT on an existing file); existing is then
+// set.
+func (m *Model) Mknode(c meta.Cred, p *Node, name string, t inode.Type, mode uint32, target string, excl bool) (n *Node, existing bool, e syscall.Errno) {
+	if e := parentErr(c, p); e != 0 {
 		return nil, false, e
 	}
 	if old := p.Children[name]; old != nil {
@@ -199,7 +241,13 @@ func (m *Model) Mknode(p *Node, name string, t inode.Type, mode uint32, target s
 		}
 		return nil, false, syscall.EEXIST
 	}
-	n = &Node{Type: t, Links: 1}
+	if e := access(c, p, MayWrite|MayExec); e != 0 {
+		return nil, false, e
+	}
+	n = &Node{Type: t, Links: 1, Uid: c.Uid, Gid: c.Gid}
+	if p.Mode&inode.ModeSetgid != 0 {
+		n.Gid = p.Gid
+	}
 	switch t {
 	case inode.TypeDir:
 		// mkdir(2) on Linux keeps only the permission and sticky bits;
@@ -218,13 +266,17 @@ func (m *Model) Mknode(p *Node, name string, t inode.Type, mode uint32, target s
 	return n, false, 0
 }
 
-// Link adds name in directory p as another link of n.
-func (m *Model) Link(n, p *Node, name string) syscall.Errno {
-	if e := parentErr(p); e != 0 {
+// Link adds name in directory p as another link of n, by c. (Linux's
+// fs.protected_hardlinks, a sysctl, is not modelled: callers link as root.)
+func (m *Model) Link(c meta.Cred, n, p *Node, name string) syscall.Errno {
+	if e := parentErr(c, p); e != 0 {
 		return e
 	}
 	if p.Children[name] != nil {
 		return syscall.EEXIST
+	}
+	if e := access(c, p, MayWrite|MayExec); e != 0 {
+		return e
 	}
 	if n.IsDir() {
 		return syscall.EPERM
@@ -246,15 +298,19 @@ func (m *Model) drop(n *Node) {
 	}
 }
 
-// Unlink removes the non-directory name of p.
-func (m *Model) Unlink(p *Node, name string) syscall.Errno {
-	if e := parentErr(p); e != 0 {
+// Unlink removes the non-directory name of p, by c.
+func (m *Model) Unlink(c meta.Cred, p *Node, name string) syscall.Errno {
+	if e := parentErr(c, p); e != 0 {
 		return e
 	}
 	n := p.Children[name]
-	switch {
-	case n == nil:
+	if n == nil {
 		return syscall.ENOENT
+	}
+	if e := mayDelete(c, p, n); e != 0 {
+		return e
+	}
+	switch {
 	case n.IsDir():
 		return syscall.EISDIR
 	}
@@ -263,15 +319,19 @@ func (m *Model) Unlink(p *Node, name string) syscall.Errno {
 	return 0
 }
 
-// Rmdir removes the empty directory name of p.
-func (m *Model) Rmdir(p *Node, name string) syscall.Errno {
-	if e := parentErr(p); e != 0 {
+// Rmdir removes the empty directory name of p, by c.
+func (m *Model) Rmdir(c meta.Cred, p *Node, name string) syscall.Errno {
+	if e := parentErr(c, p); e != 0 {
 		return e
 	}
 	n := p.Children[name]
-	switch {
-	case n == nil:
+	if n == nil {
 		return syscall.ENOENT
+	}
+	if e := mayDelete(c, p, n); e != 0 {
+		return e
+	}
+	switch {
 	case !n.IsDir():
 		return syscall.ENOTDIR
 	case len(n.Children) > 0:
@@ -282,14 +342,14 @@ func (m *Model) Rmdir(p *Node, name string) syscall.Errno {
 	return 0
 }
 
-// Rename is renameat2(2) of sname in sp to dname in dp, with the checks in
-// the order of Linux's do_renameat2 and vfs_rename.
-func (m *Model) Rename(sp *Node, sname string, dp *Node, dname string, flags meta.RenameFlags) syscall.Errno {
+// Rename is renameat2(2) of sname in sp to dname in dp by c, with the
+// checks in the order of Linux's do_renameat2 and vfs_rename.
+func (m *Model) Rename(c meta.Cred, sp *Node, sname string, dp *Node, dname string, flags meta.RenameFlags) syscall.Errno {
 	exchange := flags&meta.RenameExchange != 0
-	if e := parentErr(sp); e != 0 {
+	if e := parentErr(c, sp); e != 0 {
 		return e
 	}
-	if e := parentErr(dp); e != 0 {
+	if e := parentErr(c, dp); e != 0 {
 		return e
 	}
 	src, dst := sp.Children[sname], dp.Children[dname]
@@ -321,6 +381,39 @@ func (m *Model) Rename(sp *Node, sname string, dp *Node, dname string, flags met
 	if src == dst {
 		return 0 // the same inode: nothing to do
 	}
+	if e := mayDelete(c, sp, src); e != 0 {
+		return e
+	}
+	if dst == nil {
+		if e := access(c, dp, MayWrite|MayExec); e != 0 {
+			return e
+		}
+	} else {
+		if e := mayDelete(c, dp, dst); e != 0 {
+			return e
+		}
+		if !exchange {
+			switch {
+			case src.IsDir() && !dst.IsDir():
+				return syscall.ENOTDIR
+			case !src.IsDir() && dst.IsDir():
+				return syscall.EISDIR
+			}
+		}
+	}
+	// A directory that changes parent rewrites its "..".
+	if sp != dp {
+		if src.IsDir() {
+			if e := access(c, src, MayWrite); e != 0 {
+				return e
+			}
+		}
+		if exchange && dst.IsDir() {
+			if e := access(c, dst, MayWrite); e != 0 {
+				return e
+			}
+		}
+	}
 	if exchange {
 		sp.Children[sname], dp.Children[dname] = dst, src
 		if src.IsDir() {
@@ -332,12 +425,7 @@ func (m *Model) Rename(sp *Node, sname string, dp *Node, dname string, flags met
 		return 0
 	}
 	if dst != nil {
-		switch {
-		case src.IsDir() && !dst.IsDir():
-			return syscall.ENOTDIR
-		case !src.IsDir() && dst.IsDir():
-			return syscall.EISDIR
-		case dst.IsDir() && len(dst.Children) > 0:
+		if dst.IsDir() && len(dst.Children) > 0 {
 			return syscall.ENOTEMPTY
 		}
 		m.drop(dst)
@@ -350,9 +438,18 @@ func (m *Model) Rename(sp *Node, sname string, dp *Node, dname string, flags met
 	return 0
 }
 
-// Chmod sets the permission bits of n, as root may.
-func (m *Model) Chmod(n *Node, mode uint32) {
-	n.Mode = mode & inode.ModePerm
+// Chmod is chmod(2) of n by c: the owner or root only, and setgid goes
+// unless c is in the file's group (or root).
+func (m *Model) Chmod(c meta.Cred, n *Node, mode uint32) syscall.Errno {
+	if c.Uid != 0 && c.Uid != n.Uid {
+		return syscall.EPERM
+	}
+	mode &= inode.ModePerm
+	if c.Uid != 0 && !inGroup(c, n.Gid) {
+		mode &^= inode.ModeSetgid
+	}
+	n.Mode = mode
+	return 0
 }
 
 // Paths lists the paths of every entry up to depth deep, in order,
@@ -399,18 +496,33 @@ func (m *Model) Live() []*Node {
 
 // RenameQuirk returns meta's known deviation from Linux for this rename,
 // or nil. Call it before Rename changes the tree.
-func (m *Model) RenameQuirk(sp *Node, sname string, dp *Node, dname string, flags meta.RenameFlags) *Quirk {
-	if parentErr(sp) != 0 || parentErr(dp) != 0 {
+func (m *Model) RenameQuirk(c meta.Cred, sp *Node, sname string, dp *Node, dname string, flags meta.RenameFlags) *Quirk {
+	if parentErr(c, sp) != 0 || parentErr(c, dp) != 0 {
 		return nil
 	}
 	src, dst := sp.Children[sname], dp.Children[dname]
 	switch {
 	case src == nil || dst == nil:
 		return nil
-	case flags == 0 && !src.IsDir() && dst.IsDir() && sp != dp && m.childToward(dp, sp) == dst:
-		// Linux: ENOTEMPTY, the target is an ancestor of the source;
-		// meta: EISDIR, a file over a directory.
-		return &Quirk{Errno: syscall.EISDIR, Bug: "TestRepro_RenameFileOntoItsAncestor"}
+	case flags == 0 && dst.IsDir() && sp != dp && m.childToward(dp, sp) == dst:
+		// Linux: ENOTEMPTY, the target is an ancestor of the source, before
+		// any permission or type check. meta has no such check: it gets to
+		// the permission checks, then EISDIR for a file, or for a directory
+		// its own write permission and ENOTEMPTY.
+		e := mayDelete(c, sp, src)
+		if e == 0 {
+			e = mayDelete(c, dp, dst)
+		}
+		if e == 0 && !src.IsDir() {
+			e = syscall.EISDIR
+		}
+		if e == 0 {
+			e = access(c, src, MayWrite)
+		}
+		if e == 0 {
+			return nil // ENOTEMPTY, as Linux
+		}
+		return &Quirk{Errno: e, Bug: "TestRepro_RenameFileOntoItsAncestor"}
 	}
 	return nil
 }
