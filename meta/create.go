@@ -129,13 +129,25 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 		// Linux's order: search on the parent, then the name (EEXIST, or
 		// O_CREAT of an existing file, needs no write permission), then
 		// write permission.
-		p, err := s.loadDir(ctx, tx, c, parent, accessX, false)
+		// One batch (one round trip on a remote engine) reads, with
+		// conflicts, the parent, the new entry's key and the new inode's key.
+		ls, err := kv.GetMany(ctx, tx, false, s.l.Inode(parent), s.l.Dirent(parent, bname), s.l.Inode(ino))
 		if err != nil {
 			return Attr{}, err
 		}
-		e, exists, err := dirent.Load(ctx, tx, s.l, parent, bname, false)
+		p, err := dirFrom(ls[0], parent)
 		if err != nil {
 			return Attr{}, err
+		}
+		if err := access(c, p, accessX); err != nil {
+			return Attr{}, err
+		}
+		var e *dirent.Entry
+		exists := ls[1].Found
+		if exists {
+			if e, err = dirent.Decode(ls[1].Value); err != nil {
+				return Attr{}, fmt.Errorf("entry %q in %d: %w", name, parent, err)
+			}
 		}
 		if exists {
 			if e.Request == req || (!excl && tmpl.Type == inode.TypeFile) {
@@ -155,9 +167,7 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 		if err := access(c, p, accessW); err != nil {
 			return Attr{}, err
 		}
-		if _, used, err := tx.Get(ctx, s.l.Inode(ino)); err != nil {
-			return Attr{}, err
-		} else if used {
+		if ls[2].Found {
 			return Attr{}, fmt.Errorf("meta: allocated inode id %d is in use: %w", ino, syscall.EIO)
 		}
 		now := s.now()
@@ -245,4 +255,19 @@ func (s *Store) Link(ctx context.Context, c Cred, ino, newParent uint64, newName
 		return toAttr(n, nil), nil
 	})
 	return a, linkErr("link", inoPath(ino), entPath(newParent, newName), err)
+}
+
+// dirFrom decodes a directory inode read in a batch.
+func dirFrom(l kv.Lookup, ino uint64) (*inode.Inode, error) {
+	if !l.Found {
+		return nil, syscall.ENOENT
+	}
+	d, err := inode.Decode(l.Value)
+	if err != nil {
+		return nil, fmt.Errorf("inode %d: %w", ino, err)
+	}
+	if d.Type != inode.TypeDir {
+		return nil, syscall.ENOTDIR
+	}
+	return d, nil
 }

@@ -38,6 +38,7 @@ func (b *backend) call(ctx context.Context, name string, commit bool, rpc func(c
 		if cerr := ctx.Err(); cerr != nil {
 			return ctxError(name, cerr)
 		}
+		b.e.calls.Add(1)
 		ep := b.e.endpoint()
 		cctx, cancel := context.WithTimeout(ctx, b.e.opts.CallTimeout)
 		cctx, cancel2 := context.WithDeadline(cctx, b.deadline)

@@ -115,11 +115,16 @@ type Engine struct {
 	eps    []*endpoint
 	cur    atomic.Int32 // index of the endpoint calls go to
 	closed atomic.Bool
+	calls  atomic.Int64 // RPCs issued by transactions, for round-trip accounting
 	stop   chan struct{}
 	wg     sync.WaitGroup
 }
 
 var _ kv.Engine = (*Engine)(nil)
+
+// Calls is the number of RPCs transactions have issued since Open (one per
+// round trip; a failover retry counts again).
+func (e *Engine) Calls() int64 { return e.calls.Load() }
 
 // Open connects to the endpoints and waits, up to ConnectTimeout, for one
 // of them to answer a health check. It fails with kv.ErrUnavailable if none

@@ -2,7 +2,6 @@ package model_test
 
 import (
 	"context"
-	"os"
 	"syscall"
 	"testing"
 
@@ -12,17 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Reproductions of meta bugs found by TestModel, minimised. Each states
-// Linux's behaviour. One that calls knownBug is a reported, open bug: it
-// is skipped unless FSMETA_RUN_BUGS=1, and passes once fixed (then drop
-// the knownBug call and the matching fsmodel.Quirk or avoidance).
-
-func knownBug(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("FSMETA_RUN_BUGS") == "" {
-		t.Skip("bug: " + msg + " (FSMETA_RUN_BUGS=1 runs it)")
-	}
-}
+// Reproductions of meta bugs found by TestModel, minimised, kept as
+// regression tests. Each states Linux's behaviour. All three were fixed in
+// meta by commit 7c2c956. A new one that is reported but not yet fixed
+// starts with t.Skip("bug: ...").
 
 func newStore(t *testing.T) (context.Context, *meta.Store) {
 	t.Helper()
@@ -41,7 +33,6 @@ func newStore(t *testing.T) (context.Context, *meta.Store) {
 // mode ("apart from the permission bits, the S_ISVTX mode bit is also
 // honored"); setgid comes only from a setgid parent, setuid never.
 func TestRepro_MkdirKeepsSetgidBit(t *testing.T) {
-	knownBug(t, "meta.Mkdir keeps the setuid and setgid bits of mode (meta/create.go mknode: n.Mode &= inode.ModePerm)")
 	ctx, s := newStore(t)
 	c := meta.RootCred()
 	a, err := s.Mkdir(ctx, c, inode.RootIno, "a", 0o2755)
@@ -79,7 +70,6 @@ func TestRepro_StatTrailingSlashOnFile(t *testing.T) {
 // of the source's parent) and fails with ENOTEMPTY before vfs_rename's
 // may_delete would say EISDIR.
 func TestRepro_RenameFileOntoItsAncestor(t *testing.T) {
-	knownBug(t, "meta.Rename of /a/f onto /a gives EISDIR, Linux ENOTEMPTY (meta/rename.go: no check that the target is an ancestor of the source before the type checks)")
 	ctx, s := newStore(t)
 	c := meta.RootCred()
 	a, err := s.Mkdir(ctx, c, inode.RootIno, "a", 0o755)

@@ -2,7 +2,6 @@ package fsmodel
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"path"
 	"slices"
@@ -80,10 +79,6 @@ var creds = []meta.Cred{
 	{Uid: 2000, Gid: 1000, Groups: []uint32{3000}},
 }
 
-// strict turns off the avoidance of known meta bugs (see Quirk), so that
-// the model expects Linux everywhere.
-var strict = flag.Bool("fsmodel.strict", false, "fsmodel: expect Linux behaviour even where meta has known, reported bugs")
-
 var (
 	names       = []string{"a", "b", "c"}
 	fileModes   = []uint32{0o644, 0o600, 0o755, 0o4755, 0o000}
@@ -106,25 +101,6 @@ func (h *Harness) expect(t *rapid.T, want syscall.Errno, err error, format strin
 		t.Fatalf("%s: got %s (%v), want %s", what, ErrnoName(got), err, ErrnoName(want))
 	}
 	t.Logf("%s -> %s", what, ErrnoName(want))
-}
-
-// Quirk is a known, reported meta bug that gives another errno than Linux
-// for the same state, with no other effect: unless -fsmodel.strict is set
-// the step then accepts Errno too. Bug names the repro test.
-type Quirk struct {
-	Errno syscall.Errno
-	Bug   string
-}
-
-// expectQuirk is expect that also accepts q's errno (q may be nil).
-func (h *Harness) expectQuirk(t *rapid.T, want syscall.Errno, q *Quirk, err error, format string, args ...any) {
-	t.Helper()
-	if q != nil && !*strict && meta.Errno(err) == q.Errno && q.Errno != want {
-		t.Logf("%s -> %s: known bug %s (Linux: %s)", fmt.Sprintf(format, args...), ErrnoName(q.Errno), q.Bug, ErrnoName(want))
-		h.Stats["quirk "+q.Bug]++
-		return
-	}
-	h.expect(t, want, err, format, args...)
 }
 
 func drawName(t *rapid.T, label string) string { return rapid.SampledFrom(names).Draw(t, label) }
@@ -241,10 +217,6 @@ func (h *Harness) create(t *rapid.T) {
 
 func (h *Harness) mkdir(t *rapid.T) {
 	mode := rapid.SampledFrom(dirModes).Draw(t, "mode")
-	if !*strict && mode&(inode.ModeSetuid|inode.ModeSetgid) != 0 {
-		t.Logf("known bug (TestRepro_MkdirKeepsSetgidBit): mkdir mode %#o drawn as %#o", mode, mode&^(inode.ModeSetuid|inode.ModeSetgid))
-		mode &^= inode.ModeSetuid | inode.ModeSetgid
-	}
 	h.mknode(t, "mkdir", inode.TypeDir, mode, "", true, func(p uint64, name string) (meta.Attr, error) {
 		return h.s.Mkdir(h.ctx, h.c, p, name, mode)
 	})
@@ -300,9 +272,8 @@ func (h *Harness) rename(t *rapid.T) {
 			h.Stats["rename-case onto a hard link of itself"]++
 		}
 	}
-	q := h.m.RenameQuirk(h.c, sp, sname, dp, dname, flags)
 	want := h.m.Rename(h.c, sp, sname, dp, dname, flags)
-	h.expectQuirk(t, want, q, err, "rename (in %s) %s -> (in %s) %s flags %s", spl, sname, dpl, dname, flagName(flags))
+	h.expect(t, want, err, "rename (in %s) %s -> (in %s) %s flags %s", spl, sname, dpl, dname, flagName(flags))
 }
 
 func (h *Harness) unlink(t *rapid.T) {

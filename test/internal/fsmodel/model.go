@@ -493,36 +493,3 @@ func (m *Model) Live() []*Node {
 	rec(m.Root)
 	return out
 }
-
-// RenameQuirk returns meta's known deviation from Linux for this rename,
-// or nil. Call it before Rename changes the tree.
-func (m *Model) RenameQuirk(c meta.Cred, sp *Node, sname string, dp *Node, dname string, flags meta.RenameFlags) *Quirk {
-	if parentErr(c, sp) != 0 || parentErr(c, dp) != 0 {
-		return nil
-	}
-	src, dst := sp.Children[sname], dp.Children[dname]
-	switch {
-	case src == nil || dst == nil:
-		return nil
-	case flags == 0 && dst.IsDir() && sp != dp && m.childToward(dp, sp) == dst:
-		// Linux: ENOTEMPTY, the target is an ancestor of the source, before
-		// any permission or type check. meta has no such check: it gets to
-		// the permission checks, then EISDIR for a file, or for a directory
-		// its own write permission and ENOTEMPTY.
-		e := mayDelete(c, sp, src)
-		if e == 0 {
-			e = mayDelete(c, dp, dst)
-		}
-		if e == 0 && !src.IsDir() {
-			e = syscall.EISDIR
-		}
-		if e == 0 {
-			e = access(c, src, MayWrite)
-		}
-		if e == 0 {
-			return nil // ENOTEMPTY, as Linux
-		}
-		return &Quirk{Errno: e, Bug: "TestRepro_RenameFileOntoItsAncestor"}
-	}
-	return nil
-}
