@@ -12,7 +12,7 @@
 // instead of the default 10 ms: the backoff does not matter to the outcome
 // here and would dominate the run time.
 //
-// Sizes: 300 sequences of about 100 steps by default (fewer under -race);
+// Sizes: 300 sequences of about 100 steps by default (60 under -race);
 // -rapid.checks and -rapid.steps override them. A failure prints the
 // minimised sequence and how to replay it:
 //

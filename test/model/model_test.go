@@ -1,20 +1,27 @@
 // Package model_test is the model-based property test of meta (issue 3,
 // item 8): random create, mkdir, mknod, symlink, link, rename (with
 // NOREPLACE and EXCHANGE), unlink, rmdir, chmod and stat sequences on a
-// tiny namespace, run on a meta.Store over memkv and on the plain POSIX
-// model of test/internal/fsmodel. After every step the errno must be
-// Linux's and the whole tree must equal the model's, with meta.Check clean.
+// tiny namespace (names a, b, c; depth up to 3), mostly as root and now and
+// then as one of two users, run on a meta.Store over memkv and on the
+// plain POSIX model of test/internal/fsmodel. After every step the errno
+// must be Linux's and the whole tree (names, types, nlinks, modes, owners,
+// symlink targets, hard-link identity, "..") must equal the model's, with
+// meta.Check clean.
 //
-// Sizes: 500 sequences of about 100 steps by default (fewer under -race);
-// -rapid.checks and -rapid.steps override them.
+// Sizes: 500 sequences of about 100 steps by default, 100 under -race;
+// -rapid.checks and -rapid.steps (or RAPID_CHECKS, RAPID_STEPS) override
+// them. -v logs how often each operation met each errno.
 //
 // A failure prints the minimised sequence and a line such as
 //
 //	To reproduce, specify -run="TestModel" -rapid.failfile="testdata/rapid/TestModel/TestModel-....fail" (or -rapid.seed=1234)
 //
-// Run `go test ./test/model -run 'TestModel$' -rapid.seed=1234` (or with the
-// -rapid.failfile printed, which replays the minimised case exactly) to
-// replay it; add -rapid.v for the steps as they run.
+// Replay it with `go test ./test/model -run 'TestModel$' -rapid.seed=1234`,
+// or with the -rapid.failfile printed, which replays the minimised case
+// exactly; add -rapid.v for the steps as they run. rapid also replays every
+// fail file under testdata/rapid at the start of each run until it is
+// deleted (-rapid.nofailfile writes none); those files are not for
+// committing.
 package model_test
 
 import (

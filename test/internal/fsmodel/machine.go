@@ -32,8 +32,8 @@ type Harness struct {
 	Stats map[string]int
 }
 
-// NewHarness returns a harness running operations on s, as root, and
-// verifying through v, which must be a store of the same filesystem (s
+// NewHarness returns a harness running operations on s (as root mostly,
+// as two users now and then; see creds) and verifying through v, which must be a store of the same filesystem (s
 // itself, or a store on the same data without fault injection). s must be
 // freshly formatted, with root mode 0755.
 func NewHarness(ctx context.Context, s, v *meta.Store) *Harness {

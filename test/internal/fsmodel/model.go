@@ -310,8 +310,7 @@ func (m *Model) Unlink(c meta.Cred, p *Node, name string) syscall.Errno {
 	if e := mayDelete(c, p, n); e != 0 {
 		return e
 	}
-	switch {
-	case n.IsDir():
+	if n.IsDir() {
 		return syscall.EISDIR
 	}
 	delete(p.Children, name)
