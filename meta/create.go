@@ -3,7 +3,6 @@ package meta
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"syscall"
 
 	"github.com/fsmeta/fsmeta/dirent"
@@ -123,9 +122,8 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 	if err != nil {
 		return Attr{}, err
 	}
-	req := rand.Uint64()
 	bname := []byte(name)
-	return transact(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn) (Attr, error) {
+	return recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, req uint64, _ int64) (Attr, error) {
 		// Linux's order: search on the parent, then the name (EEXIST, or
 		// O_CREAT of an existing file, needs no write permission), then
 		// write permission.
@@ -204,7 +202,7 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 		s.countDir(tx, parent, 1, subdirs)
 		s.touchDir(tx, parent, now)
 		return toAttr(&n, st), nil
-	})
+	}, attrIno, s.replayAttr)
 }
 
 // Link makes newName in newParent another name of ino, which must not be a
@@ -213,9 +211,8 @@ func (s *Store) Link(ctx context.Context, c Cred, ino, newParent uint64, newName
 	if err := checkName(newName); err != nil {
 		return Attr{}, linkErr("link", inoPath(ino), entPath(newParent, newName), err)
 	}
-	req := rand.Uint64()
 	bname := []byte(newName)
-	a, err := transact(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn) (Attr, error) {
+	a, err := recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, req uint64, _ int64) (Attr, error) {
 		// Linux's order: the source, search on the new parent, the new
 		// name, then write permission.
 		n, err := s.mustLoad(ctx, tx, ino, false)
@@ -253,7 +250,7 @@ func (s *Store) Link(ctx context.Context, c Cred, ino, newParent uint64, newName
 		s.countDir(tx, newParent, 1, 0)
 		s.touchDir(tx, newParent, now)
 		return toAttr(n, nil), nil
-	})
+	}, attrIno, s.replayAttr)
 	return a, linkErr("link", inoPath(ino), entPath(newParent, newName), err)
 }
 

@@ -11,47 +11,87 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// request records the success of a remove operation so that a retry after
-// an unknown commit result does not fail with ENOENT.
+// request records the success of a non-idempotent operation in the
+// transaction that applies it, so that a retry after an unknown commit
+// result recognises it even when other clients changed the names since.
 type request struct {
-	Expiry int64 `msgpack:"e"`
+	Expiry int64  `msgpack:"e"`
+	Ino    uint64 `msgpack:"i,omitempty"` // the inode the operation returned
 }
 
-func (s *Store) record(tx kv.ReadWriteTxn, req uint64, now int64) {
-	b, _ := msgpack.Marshal(&request{Expiry: now + s.ttl.Nanoseconds()})
-	tx.Set(s.l.Request(s.client, req), b)
-}
-
-// recorded reports whether request req committed in an earlier attempt.
-func (s *Store) recorded(ctx context.Context, tx kv.ReadOnlyTxn, req uint64) (bool, error) {
-	_, found, err := tx.SnapshotGet(ctx, s.l.Request(s.client, req))
-	return found, err
-}
-
-// removeOp runs a remove operation with its request record. fn runs only
-// when no earlier attempt of the same request committed.
-func (s *Store) removeOp(ctx context.Context, fn func(ctx context.Context, tx kv.ReadWriteTxn, now int64) error) error {
+// recordedOp runs fn as one retried transaction that also writes fn's
+// request record. On attempts after the first, a record left by an earlier
+// attempt that committed short-cuts to replay, which rebuilds the result
+// from the recorded inode.
+func recordedOp[T any](ctx context.Context, s *Store,
+	fn func(ctx context.Context, tx kv.ReadWriteTxn, req uint64, now int64) (T, error),
+	inoOf func(T) uint64,
+	replay func(ctx context.Context, tx kv.ReadWriteTxn, ino uint64) (T, error),
+) (T, error) {
 	req := rand.Uint64()
 	attempt := 0
-	err := s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
+	v, err := transact(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn) (T, error) {
 		attempt++
 		if attempt > 1 {
-			if done, err := s.recorded(ctx, tx, req); err != nil || done {
-				return err
+			b, found, err := tx.SnapshotGet(ctx, s.l.Request(s.client, req))
+			if err != nil {
+				var zero T
+				return zero, err
+			}
+			if found {
+				var r request
+				_ = msgpack.Unmarshal(b, &r) // written by this store: a bad record yields ino 0
+				return replay(ctx, tx, r.Ino)
 			}
 		}
 		now := s.now()
-		if err := fn(ctx, tx, now); err != nil {
-			return err
+		v, err := fn(ctx, tx, req, now)
+		if err != nil {
+			return v, err
 		}
-		s.record(tx, req, now)
-		return nil
+		rb, _ := msgpack.Marshal(&request{Expiry: now + s.ttl.Nanoseconds(), Ino: inoOf(v)})
+		tx.Set(s.l.Request(s.client, req), rb)
+		return v, nil
 	})
-	if err == nil && s.removes.Add(1)%256 == 0 {
+	if err == nil && s.recordedOps.Add(1)%256 == 0 {
 		s.purgeRequests(ctx, 256)
 	}
+	return v, err
+}
+
+func noIno(struct{}) uint64 { return 0 }
+
+func noReplay(context.Context, kv.ReadWriteTxn, uint64) (struct{}, error) { return struct{}{}, nil }
+
+// removeOp runs an operation without a result under a request record.
+func (s *Store) removeOp(ctx context.Context, fn func(ctx context.Context, tx kv.ReadWriteTxn, now int64) error) error {
+	_, err := recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, _ uint64, now int64) (struct{}, error) {
+		return struct{}{}, fn(ctx, tx, now)
+	}, noIno, noReplay)
 	return err
 }
+
+// recordedUpdate runs an operation without a result under a request
+// record, giving it the request id.
+func (s *Store) recordedUpdate(ctx context.Context, fn func(ctx context.Context, tx kv.ReadWriteTxn, req uint64) error) error {
+	_, err := recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, req uint64, _ int64) (struct{}, error) {
+		return struct{}{}, fn(ctx, tx, req)
+	}, noIno, noReplay)
+	return err
+}
+
+// replayAttr is the result of a recorded operation that returned inode
+// ino's attributes: its attributes now, or just its id if another client
+// removed it since.
+func (s *Store) replayAttr(ctx context.Context, tx kv.ReadWriteTxn, ino uint64) (Attr, error) {
+	n, ok, err := inode.Load(ctx, tx, s.l, ino, true)
+	if err != nil || !ok {
+		return Attr{Ino: ino}, err
+	}
+	return s.attr(ctx, tx, n)
+}
+
+func attrIno(a Attr) uint64 { return a.Ino }
 
 // purgeRequests removes up to n expired request records of this store. It
 // is housekeeping: failures are left for the next round.

@@ -2,7 +2,6 @@ package meta
 
 import (
 	"context"
-	"math/rand/v2"
 	"syscall"
 
 	"github.com/fsmeta/fsmeta/dirent"
@@ -38,12 +37,9 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 			return err
 		}
 	}
-	req := rand.Uint64()
-	attempt := 0
 	bs, bd := []byte(sname), []byte(dname)
 	exchange := flags&RenameExchange != 0
-	return s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
-		attempt++
+	return s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, req uint64) error {
 		// Checks run in the order of Linux's renameat2: search on both
 		// parents, the names, the loop checks, then may_delete/may_create
 		// on each side (write permission, sticky bit, types), then write
@@ -65,9 +61,6 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 		de, dok, err := dirent.Load(ctx, tx, s.l, dp, bd, false)
 		if err != nil {
 			return err
-		}
-		if attempt > 1 && dok && de.Request == req {
-			return nil // an earlier attempt committed
 		}
 		switch {
 		case !sok:

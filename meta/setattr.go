@@ -26,7 +26,7 @@ type SetAttr struct {
 // SetAttr changes the attributes of ino as chmod, chown, truncate and
 // utimensat do, and sets its ctime.
 func (s *Store) SetAttr(ctx context.Context, c Cred, ino uint64, set SetAttr) (Attr, error) {
-	a, err := transact(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn) (Attr, error) {
+	a, err := recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, _ uint64, _ int64) (Attr, error) {
 		n, err := s.mustLoad(ctx, tx, ino, false)
 		if err != nil {
 			return Attr{}, err
@@ -115,6 +115,6 @@ func (s *Store) SetAttr(ctx context.Context, c Cred, ino uint64, set SetAttr) (A
 		}
 		inode.Store(tx, s.l, n)
 		return s.attr(ctx, tx, n)
-	})
+	}, attrIno, s.replayAttr)
 	return a, pathErr("setattr", inoPath(ino), err)
 }

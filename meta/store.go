@@ -68,7 +68,7 @@ type Store struct {
 	allocEnd  uint64
 
 	retries  atomic.Int64
-	removes  atomic.Int64
+	recordedOps atomic.Int64
 	handleID atomic.Uint64
 }
 

@@ -117,7 +117,6 @@ func lookupErrno(ctx context.Context, s *meta.Store, name string) syscall.Errno 
 // rename a -> b commits; another client renames b -> c; the retry finds
 // neither a nor b and reports ENOENT for a rename that happened.
 func TestRepro_RetriedRenameAfterConcurrentRename(t *testing.T) {
-	t.Skip("bug: a retried rename after kv.ErrMaybeCommitted reports ENOENT when another client moved the target in between (meta/rename.go: the request id lives only in the target entry, which others may change)")
 	ctx, he, s, o := pair(t)
 	c := meta.RootCred()
 	_, err := s.Create(ctx, c, inode.RootIno, "a", 0o644, true)
@@ -133,7 +132,6 @@ func TestRepro_RetriedRenameAfterConcurrentRename(t *testing.T) {
 // rename a -> b commits; another client renames b back to a; the retry
 // finds a again and renames it a second time.
 func TestRepro_RetriedRenameAppliedTwice(t *testing.T) {
-	t.Skip("bug: a retried rename after kv.ErrMaybeCommitted is applied again when another client renamed the target back in between (meta/rename.go)")
 	ctx, he, s, o := pair(t)
 	c := meta.RootCred()
 	_, err := s.Create(ctx, c, inode.RootIno, "a", 0o644, true)
@@ -149,7 +147,6 @@ func TestRepro_RetriedRenameAppliedTwice(t *testing.T) {
 // create a commits; another client unlinks a; the retry finds no a and
 // creates a second file.
 func TestRepro_RetriedCreateAppliedTwice(t *testing.T) {
-	t.Skip("bug: a retried create after kv.ErrMaybeCommitted makes a second inode when another client unlinked the first in between (meta/create.go mknode: the request id lives only in the entry)")
 	ctx, he, s, o := pair(t)
 	c := meta.RootCred()
 	he.arm(t, dirents(s), func() {
@@ -162,7 +159,6 @@ func TestRepro_RetriedCreateAppliedTwice(t *testing.T) {
 
 // mkdir d commits; another client removes d; the retry makes it again.
 func TestRepro_RetriedMkdirAppliedTwice(t *testing.T) {
-	t.Skip("bug: a retried mkdir after kv.ErrMaybeCommitted makes a second directory when another client removed the first in between (meta/create.go mknode)")
 	ctx, he, s, o := pair(t)
 	c := meta.RootCred()
 	he.arm(t, dirents(s), func() {
@@ -176,7 +172,6 @@ func TestRepro_RetriedMkdirAppliedTwice(t *testing.T) {
 // link f -> l commits; another client unlinks l; the retry links again and
 // f ends with nlink 2 for one name.
 func TestRepro_RetriedLinkAppliedTwice(t *testing.T) {
-	t.Skip("bug: a retried link after kv.ErrMaybeCommitted links again when another client unlinked the new name in between (meta/create.go Link)")
 	ctx, he, s, o := pair(t)
 	c := meta.RootCred()
 	f, err := s.Create(ctx, c, inode.RootIno, "f", 0o644, true)
@@ -195,7 +190,6 @@ func TestRepro_RetriedLinkAppliedTwice(t *testing.T) {
 // chmod 0600 commits; another client chmods 0640; the retry sets 0600
 // again over the other client's later change.
 func TestRepro_RetriedChmodOverwritesLaterChmod(t *testing.T) {
-	t.Skip("bug: a retried setattr after kv.ErrMaybeCommitted overwrites a setattr another client made in between (meta/setattr.go: no request record)")
 	ctx, he, s, o := pair(t)
 	c := meta.RootCred()
 	f, err := s.Create(ctx, c, inode.RootIno, "f", 0o644, true)
