@@ -67,9 +67,9 @@ type Store struct {
 	allocNext uint64
 	allocEnd  uint64
 
-	retries  atomic.Int64
+	retries     atomic.Int64
 	recordedOps atomic.Int64
-	handleID atomic.Uint64
+	handleID    atomic.Uint64
 }
 
 // Open opens the filesystem under opts.Root in db, formatting it first if
