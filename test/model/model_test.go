@@ -2,7 +2,8 @@
 // item 8): random create, mkdir, mknod, symlink, link, rename (with
 // NOREPLACE and EXCHANGE), unlink, rmdir, chmod and stat sequences on a
 // tiny namespace (names a, b, c; depth up to 3), mostly as root and now and
-// then as one of two users, run on a meta.Store over memkv and on the
+// then as one of two users, run on a meta.Store over memkv (or, with FSMETA_ENGINE=custom, a real KV
+// server) and on the
 // plain POSIX model of test/internal/fsmodel. After every step the errno
 // must be Linux's and the whole tree (names, types, nlinks, modes, owners,
 // symlink targets, hard-link identity, "..") must equal the model's, with
@@ -30,7 +31,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/fsmeta/fsmeta/engines/memkv"
 	"github.com/fsmeta/fsmeta/meta"
 	"github.com/fsmeta/fsmeta/test/internal/fsmodel"
 	"github.com/fsmeta/fsmeta/test/internal/testenv"
@@ -40,7 +40,9 @@ import (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if testenv.Race {
+	if testenv.Custom() {
+		testenv.RapidDefaults(20, 50) // every step is round trips to a real server
+	} else if testenv.Race {
 		testenv.RapidDefaults(100, 100)
 	} else {
 		testenv.RapidDefaults(500, 100)
@@ -52,7 +54,8 @@ func TestModel(t *testing.T) {
 	tally := fsmodel.Tally{}
 	rapid.Check(t, func(rt *rapid.T) {
 		ctx := context.Background()
-		s, err := meta.Open(ctx, memkv.New(memkv.Options{}), meta.Options{})
+		db, root := testenv.Engine(t)
+		s, err := meta.Open(ctx, db, meta.Options{Root: root})
 		require.NoError(rt, err)
 		h := fsmodel.NewHarness(ctx, s, s)
 		defer tally.Add(h)

@@ -9,8 +9,8 @@
 // root reaches every directory exactly once, every ".." is the directory
 // the walk came from, nlinks match the entries, and no inode is left over.
 //
-// The engine comes from openEngine: FSMETA_ENGINE=memkv (the default).
-// Other engines (customkv against a real server) are to be wired there.
+// The engine comes from testenv.Engine: FSMETA_ENGINE=memkv (the default)
+// or custom (a real kvserver at FSMETA_KV_ENDPOINTS, with fewer operations).
 //
 // The run is random; a failure logs the seed, and FSMETA_TORTURE_SEED=<seed>
 // replays the same choices (the interleaving differs, so a replay is a
@@ -31,7 +31,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsmeta/fsmeta/engines/memkv"
 	"github.com/fsmeta/fsmeta/inode"
 	"github.com/fsmeta/fsmeta/kv"
 	"github.com/fsmeta/fsmeta/meta"
@@ -49,20 +48,9 @@ const (
 // five times that without.
 var totalOps = map[bool]int{true: 20_000, false: 100_000}[testenv.Race]
 
-// openEngine returns the engine the torture runs on, chosen by
-// FSMETA_ENGINE.
-func openEngine(t testing.TB) kv.Engine {
-	t.Helper()
-	switch name := os.Getenv("FSMETA_ENGINE"); name {
-	case "", "memkv":
-		e := memkv.New(memkv.Options{})
-		t.Cleanup(func() { _ = e.Close() })
-		return e
-	default:
-		t.Skipf("FSMETA_ENGINE=%q is not an engine this test knows (memkv; custom is not wired yet)", name)
-		return nil
-	}
-}
+// customOps is the size of a run over a real KV server, where every
+// operation costs round trips and an fsync.
+const customOps = 10_000
 
 // allowed lists, per operation, the errnos POSIX allows it here: the
 // parent is always a directory inode, but it may be gone by the time the
@@ -103,8 +91,13 @@ func seed(t *testing.T) uint64 {
 func TestTorture(t *testing.T) {
 	ctx := context.Background()
 	sd := seed(t)
+	ops := totalOps
+	if testenv.Custom() {
+		ops = customOps
+	}
 	t.Logf("seed %d (FSMETA_TORTURE_SEED=%d replays the choices)", sd, sd)
-	s, err := meta.Open(ctx, openEngine(t), meta.Options{Retry: kv.RetryOptions{
+	db, root := testenv.Engine(t)
+	s, err := meta.Open(ctx, db, meta.Options{Root: root, Retry: kv.RetryOptions{
 		MaxRetries:     maxRetries,
 		InitialBackoff: time.Millisecond,
 		MaxBackoff:     50 * time.Millisecond,
@@ -162,7 +155,7 @@ func TestTorture(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			rnd := rand.New(rand.NewPCG(sd, uint64(w)))
-			for i := 0; i < totalOps/workers && !failed.Load(); i++ {
+			for i := 0; i < ops/workers && !failed.Load(); i++ {
 				op, e, what := step(ctx, s, c, rnd, pop)
 				res.add(op, e)
 				if e != 0 && !slices.Contains(allowed[op], e) {
@@ -191,7 +184,7 @@ func TestTorture(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	require.GreaterOrEqual(t, total, totalOps)
+	require.GreaterOrEqual(t, total, ops)
 	for op := range allowed {
 		require.NotZero(t, res.n[op+" OK"], "no %s succeeded", op)
 	}
