@@ -90,7 +90,8 @@ type AtomicOp uint8
 
 // Atomic operations, with FoundationDB's semantics. The existing value is
 // zero-extended or truncated to the parameter's length first; a missing value
-// counts as all zeroes except for Min, which then stores the parameter.
+// counts as all zeroes except for Min and BitAnd, which then store the
+// parameter (FoundationDB's MIN_V2 and AND_V2).
 const (
 	AtomicAdd    AtomicOp = iota + 1 // little-endian two's complement addition
 	AtomicMax                        // little-endian unsigned maximum

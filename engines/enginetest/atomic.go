@@ -56,6 +56,7 @@ func testAtomicValues(t *testing.T, c *Config) {
 		{"BitOr", kv.AtomicBitOr, "\x0c", "\x0a", "\x0e", true},
 		{"BitXor", kv.AtomicBitXor, "\x0c", "\x0a", "\x06", true},
 		{"BitAndOverStored", kv.AtomicBitAnd, "\x0c", "\x0a", "\x08", true},
+		{"BitAndOverMissingStoresParam", kv.AtomicBitAnd, missing, "\x0a", "\x0a", true},
 	}
 	db := c.Open(t)
 	for i, tc := range cases {

@@ -83,12 +83,6 @@ func TestOpen_MemKV(t *testing.T) {
 	require.NoError(t, db.Close())
 }
 
-func TestOpen_FDBWithoutTagSaysHowToBuild(t *testing.T) {
-	_, err := hybrid.OpenFile(context.Background(), configs("fdb_example.toml"))
-	require.ErrorIs(t, err, hybrid.ErrFDBNotBuilt)
-	require.Contains(t, err.Error(), "-tags fdb")
-}
-
 func TestOpen_Custom(t *testing.T) {
 	srv, err := server.Open(server.Config{InMemory: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)

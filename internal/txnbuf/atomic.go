@@ -5,12 +5,13 @@ import "github.com/fsmeta/fsmeta/kv"
 // ApplyAtomic returns the value that op with param leaves in place of old
 // (exists == false when there was none), with FoundationDB's semantics: old
 // is zero-extended or truncated to len(param) first; a missing value counts
-// as zeroes, except that Min over a missing value stores param. The result
+// as zeroes, except that Min and BitAnd over a missing value store param
+// (FoundationDB's AND_V2 and MIN_V2, API >= 510). The result
 // is a new slice.
 func ApplyAtomic(op kv.AtomicOp, old []byte, exists bool, param []byte) []byte {
 	n := len(param)
 	out := make([]byte, n)
-	if op == kv.AtomicMin && !exists {
+	if (op == kv.AtomicMin || op == kv.AtomicBitAnd) && !exists {
 		copy(out, param)
 		return out
 	}
