@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 
+	"github.com/fsmeta/fsmeta/internal/kvcheck"
 	"github.com/fsmeta/fsmeta/kv"
 )
 
@@ -19,8 +20,6 @@ const rawAccessSlack = 8
 // stampOffsetSize is the little-endian offset FoundationDB (API >= 520)
 // expects after the key or value of a versionstamped write.
 const stampOffsetSize = 4
-
-var maxUserKey = []byte{kv.SystemPrefix}
 
 // space maps the engine's user keys onto the keys stored in FoundationDB:
 // prefix + key. The prefix is empty outside tests; the conformance test
@@ -47,7 +46,7 @@ func (s space) unpack(k []byte) []byte {
 		if bytes.Compare(k, s.prefix) < 0 {
 			return []byte{}
 		}
-		return maxUserKey
+		return kvcheck.MaxUserKey
 	}
 	return k[len(s.prefix):]
 }
@@ -70,49 +69,14 @@ func (s space) checkStored(key []byte, extra int) error {
 	return nil
 }
 
-// checkReadKey validates a user key, as every engine does.
-func checkReadKey(k []byte) error {
-	if len(k) > kv.MaxKeySize {
-		return kv.Errorf(kv.CodeKeyTooLarge, "key of %d bytes exceeds the limit of %d bytes", len(k), kv.MaxKeySize)
-	}
-	if len(k) > 0 && k[0] >= kv.SystemPrefix {
-		return kv.Errorf(kv.CodeInvalid, "key %q is in the reserved system key space (>= 0xff)", trunc(k))
-	}
-	return nil
-}
-
 // checkValue validates a value; extra counts bytes FoundationDB adds to it
 // (the versionstamp offset), which its own limit includes.
 func checkValue(v []byte, extra int) error {
-	if len(v) > kv.MaxValueSize {
-		return kv.Errorf(kv.CodeValueTooLarge, "value of %d bytes exceeds the limit of %d bytes", len(v), kv.MaxValueSize)
+	if err := kvcheck.Value(v); err != nil {
+		return err
 	}
 	if len(v)+extra > kv.MaxValueSize {
 		return kv.Errorf(kv.CodeValueTooLarge, "versionstamped value of %d bytes exceeds FoundationDB's limit of %d bytes with its %d-byte offset", len(v), kv.MaxValueSize, extra)
-	}
-	return nil
-}
-
-// checkRange validates the bounds of a range clear or conflict range.
-func checkRange(b, e []byte) error {
-	if err := checkReadKey(b); err != nil {
-		return err
-	}
-	if len(e) > kv.MaxKeySize+1 || bytes.Compare(e, maxUserKey) > 0 {
-		return kv.Errorf(kv.CodeInvalid, "range end %q is past the user key space (at most 0xff)", trunc(e))
-	}
-	if bytes.Compare(b, e) > 0 {
-		return kv.Errorf(kv.CodeInvalid, "inverted range: begin %q is after end %q", trunc(b), trunc(e))
-	}
-	return nil
-}
-
-func checkSelector(s kv.KeySelector) error {
-	if s.Offset != 0 && s.Offset != 1 {
-		return kv.Errorf(kv.CodeInvalid, "key selector offset %d: only the four FoundationDB forms (offset 0 or 1) are supported", s.Offset)
-	}
-	if len(s.Key) > kv.MaxKeySize+1 {
-		return kv.Errorf(kv.CodeKeyTooLarge, "selector key of %d bytes exceeds the limit of %d bytes", len(s.Key), kv.MaxKeySize)
 	}
 	return nil
 }
@@ -149,13 +113,6 @@ func strinc(prefix []byte) (end []byte, ok bool) {
 	return nil, false
 }
 
-func trunc(k []byte) []byte {
-	if len(k) > 32 {
-		return k[:32]
-	}
-	return k
-}
-
 // offset1Key is the key at which a range bounded by an offset-1 selector
 // starts or stops; such selectors need no read to resolve.
 func offset1Key(s kv.KeySelector) []byte {
@@ -168,58 +125,27 @@ func offset1Key(s kv.KeySelector) []byte {
 // selectorUpper is the key below which an offset-0 selector looks for the
 // last key, clamped to the user key space.
 func selectorUpper(s kv.KeySelector) []byte {
-	upper := selectorEnd(s)
-	if bytes.Compare(upper, maxUserKey) > 0 {
-		return maxUserKey
+	upper := kvcheck.SelectorEnd(s)
+	if bytes.Compare(upper, kvcheck.MaxUserKey) > 0 {
+		return kvcheck.MaxUserKey
 	}
 	return upper
-}
-
-// selectorEnd is the end of the key span a selector's resolution depends on.
-func selectorEnd(s kv.KeySelector) []byte {
-	if s.OrEqual {
-		return kv.KeyAfter(s.Key)
-	}
-	return s.Key
 }
 
 // readSpan is the read conflict range of a range read whose selectors
 // resolved to b and e: every key between the selectors' reference keys and
 // what they resolved to (even when the range came out empty), up to stop
 // (just past the last row) when the limit stopped the read, else to the
-// end. It is the rule of the shared transaction buffer (internal/txnbuf),
-// so fdbkv conflicts exactly where memkv and customkv do. ok is false when
-// the span is empty.
+// end, clamped to the user key space. It is kvcheck.ConflictSpan, the rule
+// of the shared transaction buffer (internal/txnbuf), so fdbkv conflicts
+// exactly where memkv and customkv do. ok is false when the span is empty.
 func readSpan(b, e []byte, bsel, esel kv.KeySelector, stop []byte) (lo, hi []byte, ok bool) {
-	lo = minKey(b, bsel.Key, e)
-	hi = stop
-	if hi == nil {
-		hi = maxKey(e, selectorEnd(esel))
-	}
-	hi = maxKey(hi, selectorEnd(bsel))
-	if bytes.Compare(hi, maxUserKey) > 0 {
-		hi = maxUserKey
+	lo, hi = kvcheck.ConflictSpan(b, e, bsel, esel, stop)
+	if bytes.Compare(hi, kvcheck.MaxUserKey) > 0 {
+		hi = kvcheck.MaxUserKey
 	}
 	if bytes.Compare(lo, hi) >= 0 {
 		return nil, nil, false
 	}
 	return bytes.Clone(lo), bytes.Clone(hi), true
-}
-
-func minKey(k []byte, ks ...[]byte) []byte {
-	for _, x := range ks {
-		if bytes.Compare(x, k) < 0 {
-			k = x
-		}
-	}
-	return k
-}
-
-func maxKey(k []byte, ks ...[]byte) []byte {
-	for _, x := range ks {
-		if bytes.Compare(x, k) > 0 {
-			k = x
-		}
-	}
-	return k
 }

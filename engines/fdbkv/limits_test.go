@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsmeta/fsmeta/internal/kvcheck"
 	"github.com/fsmeta/fsmeta/kv"
 	"github.com/stretchr/testify/require"
 )
@@ -38,7 +39,7 @@ func TestSpace_PackUnpack(t *testing.T) {
 	// Selector results outside the prefix clamp to the ends of the space.
 	require.Equal(t, []byte{}, sp.unpack([]byte("\x01other")))
 	require.Equal(t, []byte{}, sp.unpack(nil))
-	require.Equal(t, maxUserKey, sp.unpack([]byte("\xfeq")))
+	require.Equal(t, kvcheck.MaxUserKey, sp.unpack([]byte("\xfeq")))
 	var none space
 	require.Equal(t, []byte("k"), none.pack([]byte("k")))
 	require.Equal(t, []byte("k"), none.unpack([]byte("k")))
@@ -57,18 +58,18 @@ func TestSpace_CheckStored(t *testing.T) {
 }
 
 func TestChecks(t *testing.T) {
-	require.NoError(t, checkReadKey(bytes.Repeat([]byte("k"), kv.MaxKeySize)))
-	require.ErrorIs(t, checkReadKey(bytes.Repeat([]byte("k"), kv.MaxKeySize+1)), kv.ErrKeyTooLarge)
-	err := checkReadKey([]byte("\xff/x"))
+	require.NoError(t, kvcheck.Key(bytes.Repeat([]byte("k"), kv.MaxKeySize)))
+	require.ErrorIs(t, kvcheck.Key(bytes.Repeat([]byte("k"), kv.MaxKeySize+1)), kv.ErrKeyTooLarge)
+	err := kvcheck.Key([]byte("\xff/x"))
 	require.ErrorIs(t, err, kv.ErrInvalid)
 	require.Contains(t, err.Error(), "0xff")
 	require.NoError(t, checkValue(bytes.Repeat([]byte("v"), kv.MaxValueSize), 0))
 	require.ErrorIs(t, checkValue(bytes.Repeat([]byte("v"), kv.MaxValueSize+1), 0), kv.ErrValueTooLarge)
 	require.ErrorIs(t, checkValue(bytes.Repeat([]byte("v"), kv.MaxValueSize-3), stampOffsetSize), kv.ErrValueTooLarge)
-	require.NoError(t, checkRange([]byte("a"), []byte("\xff")))
-	require.ErrorIs(t, checkRange([]byte("a"), []byte("\xff\x00")), kv.ErrInvalid)
-	require.ErrorIs(t, checkRange([]byte("b"), []byte("a")), kv.ErrInvalid)
-	require.ErrorIs(t, checkSelector(kv.KeySelector{Key: []byte("a"), Offset: 2}), kv.ErrInvalid)
+	require.NoError(t, kvcheck.Range([]byte("a"), []byte("\xff")))
+	require.ErrorIs(t, kvcheck.Range([]byte("a"), []byte("\xff\x00")), kv.ErrInvalid)
+	require.ErrorIs(t, kvcheck.Range([]byte("b"), []byte("a")), kv.ErrInvalid)
+	require.ErrorIs(t, kvcheck.Selector(kv.KeySelector{Key: []byte("a"), Offset: 2}), kv.ErrInvalid)
 	for _, tc := range []struct{ n, off int }{{12, -1}, {12, 3}, {9, 0}, {0, 0}} {
 		require.ErrorIs(t, checkStampOffset("key", tc.n, tc.off), kv.ErrInvalid, "n=%d off=%d", tc.n, tc.off)
 	}

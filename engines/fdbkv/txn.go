@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/apple/foundationdb/bindings/go/src/fdb"
+	"github.com/fsmeta/fsmeta/internal/kvcheck"
 	"github.com/fsmeta/fsmeta/kv"
 )
 
@@ -162,12 +163,12 @@ func (t *Txn) getMany(ctx context.Context, keys [][]byte, conflict bool) ([]kv.L
 		return nil, err
 	}
 	for _, k := range keys {
-		if err := checkReadKey(k); err != nil {
+		if err := kvcheck.Key(k); err != nil {
 			return nil, err
 		}
 		if len(t.stamped) > 0 {
 			if _, ok := t.stamped[string(t.e.space.pack(k))]; ok {
-				return nil, kv.Errorf(kv.CodeInvalid, "key %q has a versionstamped value pending and cannot be read before commit", trunc(k))
+				return nil, kv.Errorf(kv.CodeInvalid, "key %q has a versionstamped value pending and cannot be read before commit", kvcheck.Trunc(k))
 			}
 		}
 	}
@@ -213,10 +214,10 @@ func (t *Txn) getRange(ctx context.Context, bsel, esel kv.KeySelector, limit int
 	if err := t.usable(); err != nil {
 		return kv.RangeResult{}, err
 	}
-	if err := checkSelector(bsel); err != nil {
+	if err := kvcheck.Selector(bsel); err != nil {
 		return kv.RangeResult{}, err
 	}
-	if err := checkSelector(esel); err != nil {
+	if err := kvcheck.Selector(esel); err != nil {
 		return kv.RangeResult{}, err
 	}
 	snap := t.tr.Snapshot()
@@ -229,8 +230,8 @@ func (t *Txn) getRange(ctx context.Context, bsel, esel kv.KeySelector, limit int
 	if err != nil {
 		return kv.RangeResult{}, err
 	}
-	if bytes.Compare(e, maxUserKey) > 0 {
-		e = maxUserKey
+	if bytes.Compare(e, kvcheck.MaxUserKey) > 0 {
+		e = kvcheck.MaxUserKey
 	}
 	var res kv.RangeResult
 	var stop []byte // end of the span read when the limit stopped the read
@@ -291,14 +292,14 @@ func (t *Txn) resolve(ctx context.Context, snap fdb.Snapshot, s kv.KeySelector) 
 
 // AddReadConflict implements kv.ReadWriteTxn.
 func (t *Txn) AddReadConflict(key []byte) {
-	if t.mutable() && t.check(checkReadKey(key)) {
+	if t.mutable() && t.check(kvcheck.Key(key)) {
 		t.check(t.addRead(key, kv.KeyAfter(key)))
 	}
 }
 
 // AddReadConflictRange implements kv.ReadWriteTxn.
 func (t *Txn) AddReadConflictRange(begin, end []byte) {
-	if t.mutable() && t.check(checkRange(begin, end)) && bytes.Compare(begin, end) < 0 {
+	if t.mutable() && t.check(kvcheck.Range(begin, end)) && bytes.Compare(begin, end) < 0 {
 		t.check(t.addRead(begin, end))
 	}
 }
@@ -351,7 +352,7 @@ func (t *Txn) grow(n int) bool {
 // write checks key and value and counts them; the caller then hands the
 // mutation to FoundationDB.
 func (t *Txn) write(key, value []byte) bool {
-	if !t.mutable() || !t.check(checkReadKey(key)) || !t.check(checkValue(value, 0)) ||
+	if !t.mutable() || !t.check(kvcheck.Key(key)) || !t.check(checkValue(value, 0)) ||
 		!t.check(t.e.space.checkStored(key, 0)) || !t.grow(len(key)+len(value)) {
 		return false
 	}
@@ -391,7 +392,7 @@ func (t *Txn) Clear(key []byte) {
 
 // ClearRange implements kv.ReadWriteTxn.
 func (t *Txn) ClearRange(begin, end []byte) {
-	if !t.mutable() || !t.check(checkRange(begin, end)) || bytes.Equal(begin, end) || !t.grow(len(begin)+len(end)) {
+	if !t.mutable() || !t.check(kvcheck.Range(begin, end)) || bytes.Equal(begin, end) || !t.grow(len(begin)+len(end)) {
 		return
 	}
 	t.wrote = true
@@ -411,7 +412,7 @@ func (t *Txn) Atomic(op kv.AtomicOp, key, param []byte) {
 	}
 	pk := t.e.space.pack(key)
 	if _, ok := t.stamped[string(pk)]; ok {
-		t.fail(kv.Errorf(kv.CodeInvalid, "atomic %v on key %q after a versionstamped value in the same transaction", op, trunc(key)))
+		t.fail(kv.Errorf(kv.CodeInvalid, "atomic %v on key %q after a versionstamped value in the same transaction", op, kvcheck.Trunc(key)))
 		return
 	}
 	if !t.write(key, param) {
@@ -440,7 +441,7 @@ func (t *Txn) SetVersionstampedKey(key []byte, offset int, value []byte) error {
 		t.fail(err)
 		return err
 	}
-	if !t.mutable() || !t.check(checkReadKey(key)) || !t.check(checkValue(value, 0)) ||
+	if !t.mutable() || !t.check(kvcheck.Key(key)) || !t.check(checkValue(value, 0)) ||
 		!t.check(t.e.space.checkStored(key, stampOffsetSize)) || !t.grow(len(key)+len(value)) {
 		return t.err
 	}
@@ -456,7 +457,7 @@ func (t *Txn) SetVersionstampedValue(key, value []byte, offset int) error {
 		t.fail(err)
 		return err
 	}
-	if !t.mutable() || !t.check(checkReadKey(key)) || !t.check(checkValue(value, stampOffsetSize)) ||
+	if !t.mutable() || !t.check(kvcheck.Key(key)) || !t.check(checkValue(value, stampOffsetSize)) ||
 		!t.check(t.e.space.checkStored(key, 0)) || !t.grow(len(key)+len(value)) {
 		return t.err
 	}

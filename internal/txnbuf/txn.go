@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/fsmeta/fsmeta/internal/kvcheck"
 	"github.com/fsmeta/fsmeta/kv"
 	"github.com/tidwall/btree"
 )
@@ -120,24 +121,6 @@ func (t *Txn) noteRV(v int64) {
 	}
 }
 
-// checkReadKey validates a key to be read.
-func checkReadKey(k []byte) error {
-	if len(k) > kv.MaxKeySize {
-		return kv.Errorf(kv.CodeKeyTooLarge, "key of %d bytes exceeds the limit of %d bytes", len(k), kv.MaxKeySize)
-	}
-	if len(k) > 0 && k[0] >= kv.SystemPrefix {
-		return kv.Errorf(kv.CodeInvalid, "key %q is in the reserved system key space (>= 0xff)", trunc(k))
-	}
-	return nil
-}
-
-func trunc(k []byte) []byte {
-	if len(k) > 32 {
-		return k[:32]
-	}
-	return k
-}
-
 // Get implements kv.ReadOnlyTxn.
 func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
 	return t.get(ctx, key, !t.readOnly)
@@ -187,13 +170,13 @@ func (t *Txn) getMany(ctx context.Context, keys [][]byte, conflict bool) ([]Valu
 	var need [][]byte
 	var needIdx []int
 	for i, k := range keys {
-		if err := checkReadKey(k); err != nil {
+		if err := kvcheck.Key(k); err != nil {
 			return nil, err
 		}
 		e := t.lookup(k)
 		switch {
 		case e != nil && e.unreadable:
-			return nil, kv.Errorf(kv.CodeInvalid, "key %q has a versionstamped value pending and cannot be read before commit", trunc(k))
+			return nil, kv.Errorf(kv.CodeInvalid, "key %q has a versionstamped value pending and cannot be read before commit", kvcheck.Trunc(k))
 		case e != nil && e.known:
 			if e.present {
 				out[i] = Value{Value: bytes.Clone(e.val), Found: true}
@@ -277,26 +260,14 @@ func (t *Txn) SnapshotGetRange(ctx context.Context, begin, end kv.KeySelector, l
 	return t.getRange(ctx, begin, end, limit, false)
 }
 
-var maxUserKey = []byte{kv.SystemPrefix}
-
-func checkSelector(s kv.KeySelector) error {
-	if s.Offset != 0 && s.Offset != 1 {
-		return kv.Errorf(kv.CodeInvalid, "key selector offset %d: only the four FoundationDB forms (offset 0 or 1) are supported", s.Offset)
-	}
-	if len(s.Key) > kv.MaxKeySize+1 {
-		return kv.Errorf(kv.CodeKeyTooLarge, "selector key of %d bytes exceeds the limit of %d bytes", len(s.Key), kv.MaxKeySize)
-	}
-	return nil
-}
-
 func (t *Txn) getRange(ctx context.Context, bsel, esel kv.KeySelector, limit int, conflict bool) (kv.RangeResult, error) {
 	if err := t.usable(); err != nil {
 		return kv.RangeResult{}, err
 	}
-	if err := checkSelector(bsel); err != nil {
+	if err := kvcheck.Selector(bsel); err != nil {
 		return kv.RangeResult{}, err
 	}
-	if err := checkSelector(esel); err != nil {
+	if err := kvcheck.Selector(esel); err != nil {
 		return kv.RangeResult{}, err
 	}
 	b, err := t.resolve(ctx, bsel)
@@ -307,11 +278,11 @@ func (t *Txn) getRange(ctx context.Context, bsel, esel kv.KeySelector, limit int
 	if err != nil {
 		return kv.RangeResult{}, err
 	}
-	if bytes.Compare(e, maxUserKey) > 0 {
-		e = maxUserKey
+	if bytes.Compare(e, kvcheck.MaxUserKey) > 0 {
+		e = kvcheck.MaxUserKey
 	}
 	var res kv.RangeResult
-	var hi []byte // end of the span read when the limit stopped the read
+	var stop []byte // end of the span read when the limit stopped the read
 	if bytes.Compare(b, e) < 0 {
 		var limited bool
 		res.KVs, res.More, limited, err = t.scan(ctx, b, e, limit)
@@ -319,7 +290,7 @@ func (t *Txn) getRange(ctx context.Context, bsel, esel kv.KeySelector, limit int
 			return kv.RangeResult{}, err
 		}
 		if limited {
-			hi = kv.KeyAfter(res.KVs[len(res.KVs)-1].Key)
+			stop = kv.KeyAfter(res.KVs[len(res.KVs)-1].Key)
 		}
 	}
 	if conflict {
@@ -331,42 +302,12 @@ func (t *Txn) getRange(ctx context.Context, bsel, esel kv.KeySelector, limit int
 		// The answer depends on every key between the selectors' reference
 		// keys and what they resolved to (even when the range came out
 		// empty), up to the last row when the limit stopped the read.
-		lo := minKey(b, bsel.Key, e)
-		if hi == nil {
-			hi = maxKey(e, selectorEnd(esel))
-		}
-		hi = maxKey(hi, selectorEnd(bsel))
+		lo, hi := kvcheck.ConflictSpan(b, e, bsel, esel, stop)
 		if bytes.Compare(lo, hi) < 0 {
 			t.addRead(bytes.Clone(lo), bytes.Clone(hi))
 		}
 	}
 	return res, nil
-}
-
-func minKey(k []byte, ks ...[]byte) []byte {
-	for _, x := range ks {
-		if bytes.Compare(x, k) < 0 {
-			k = x
-		}
-	}
-	return k
-}
-
-func maxKey(k []byte, ks ...[]byte) []byte {
-	for _, x := range ks {
-		if bytes.Compare(x, k) > 0 {
-			k = x
-		}
-	}
-	return k
-}
-
-// selectorEnd is the end of the key span a selector's resolution depends on.
-func selectorEnd(s kv.KeySelector) []byte {
-	if s.OrEqual {
-		return kv.KeyAfter(s.Key)
-	}
-	return s.Key
 }
 
 // resolve turns a selector into the key at which a range starts (for a
@@ -382,8 +323,8 @@ func (t *Txn) resolve(ctx context.Context, s kv.KeySelector) ([]byte, error) {
 	if s.OrEqual {
 		upper = kv.KeyAfter(s.Key)
 	}
-	if bytes.Compare(upper, maxUserKey) > 0 {
-		upper = maxUserKey
+	if bytes.Compare(upper, kvcheck.MaxUserKey) > 0 {
+		upper = kvcheck.MaxUserKey
 	}
 	k, err := t.lastBefore(ctx, upper)
 	if err != nil || k == nil {
@@ -404,7 +345,7 @@ func (t *Txn) merged(e *entry, row *kv.KeyValue) ([]byte, bool, error) {
 		return row.Value, true, nil
 	}
 	if e.unreadable {
-		return nil, false, kv.Errorf(kv.CodeInvalid, "key %q has a versionstamped value pending and cannot be read before commit", trunc(e.key))
+		return nil, false, kv.Errorf(kv.CodeInvalid, "key %q has a versionstamped value pending and cannot be read before commit", kvcheck.Trunc(e.key))
 	}
 	if e.known {
 		return e.val, e.present, nil
@@ -602,31 +543,22 @@ func (t *Txn) fail(err error) {
 }
 
 func (t *Txn) checkKey(k []byte) bool {
-	if err := checkReadKey(k); err != nil {
-		t.fail(err)
-		return false
-	}
-	return true
+	return t.check(kvcheck.Key(k))
 }
 
 func (t *Txn) checkValue(v []byte) bool {
-	if len(v) > kv.MaxValueSize {
-		t.fail(kv.Errorf(kv.CodeValueTooLarge, "value of %d bytes exceeds the limit of %d bytes", len(v), kv.MaxValueSize))
-		return false
-	}
-	return true
+	return t.check(kvcheck.Value(v))
 }
 
 func (t *Txn) checkRange(b, e []byte) bool {
-	if !t.checkKey(b) {
-		return false
-	}
-	if len(e) > kv.MaxKeySize+1 || bytes.Compare(e, maxUserKey) > 0 {
-		t.fail(kv.Errorf(kv.CodeInvalid, "range end %q is past the user key space (at most 0xff)", trunc(e)))
-		return false
-	}
-	if bytes.Compare(b, e) > 0 {
-		t.fail(kv.Errorf(kv.CodeInvalid, "inverted range: begin %q is after end %q", trunc(b), trunc(e)))
+	return t.check(kvcheck.Range(b, e))
+}
+
+// check records err, if any, as the transaction's error and reports
+// whether it was nil.
+func (t *Txn) check(err error) bool {
+	if err != nil {
+		t.fail(err)
 		return false
 	}
 	return true
@@ -746,7 +678,7 @@ func (t *Txn) Atomic(op kv.AtomicOp, key, param []byte) {
 	e := t.put(key)
 	switch {
 	case e.unreadable:
-		t.fail(kv.Errorf(kv.CodeInvalid, "atomic %v on key %q after a versionstamped value in the same transaction", op, trunc(key)))
+		t.fail(kv.Errorf(kv.CodeInvalid, "atomic %v on key %q after a versionstamped value in the same transaction", op, kvcheck.Trunc(key)))
 	case e.known:
 		e.val, e.present = ApplyAtomic(op, e.val, e.present, param), true
 	default:

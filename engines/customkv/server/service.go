@@ -8,6 +8,7 @@ import (
 
 	"github.com/fsmeta/fsmeta/engines/customkv/internal/wire"
 	"github.com/fsmeta/fsmeta/engines/customkv/kvpb"
+	"github.com/fsmeta/fsmeta/internal/kvcheck"
 	"github.com/fsmeta/fsmeta/internal/txnbuf"
 	"github.com/fsmeta/fsmeta/kv"
 )
@@ -19,8 +20,6 @@ const (
 	maxRangeRows  = 10_000
 	maxRangeBytes = 4 << 20
 )
-
-var maxUserKey = []byte{kv.SystemPrefix}
 
 type service struct {
 	kvpb.UnimplementedKVServer
@@ -51,7 +50,7 @@ func (sv *service) Get(ctx context.Context, req *kvpb.GetRequest) (*kvpb.GetResp
 		return nil, wire.InvalidArgument("get of %d keys exceeds the limit of %d keys per call", len(keys), maxBatchKeys)
 	}
 	for i, k := range keys {
-		if err := checkKey(k); err != nil {
+		if err := kvcheck.Key(k); err != nil {
 			return nil, wire.ToStatus(within(err, "key %d", i))
 		}
 	}
@@ -75,8 +74,8 @@ func (sv *service) GetRange(ctx context.Context, req *kvpb.GetRangeRequest) (*kv
 	if len(b) > kv.MaxKeySize+1 || len(e) > kv.MaxKeySize+1 {
 		return nil, wire.ToStatus(kv.Errorf(kv.CodeKeyTooLarge, "range bound exceeds the key limit of %d bytes", kv.MaxKeySize))
 	}
-	if bytes.Compare(e, maxUserKey) > 0 {
-		return nil, wire.InvalidArgument("range end %q is past the user key space (at most 0xff)", trunc(e))
+	if bytes.Compare(e, kvcheck.MaxUserKey) > 0 {
+		return nil, wire.InvalidArgument("range end %q is past the user key space (at most 0xff)", kvcheck.Trunc(e))
 	}
 	limit := int(req.GetLimit())
 	if limit <= 0 {
@@ -142,43 +141,6 @@ func within(err error, format string, args ...any) error {
 	return ke
 }
 
-func trunc(k []byte) []byte {
-	if len(k) > 32 {
-		return k[:32]
-	}
-	return k
-}
-
-func checkKey(k []byte) error {
-	if len(k) > kv.MaxKeySize {
-		return kv.Errorf(kv.CodeKeyTooLarge, "key of %d bytes exceeds the limit of %d bytes", len(k), kv.MaxKeySize)
-	}
-	if len(k) > 0 && k[0] >= kv.SystemPrefix {
-		return kv.Errorf(kv.CodeInvalid, "key %q is in the reserved system key space (>= 0xff)", trunc(k))
-	}
-	return nil
-}
-
-func checkValue(v []byte) error {
-	if len(v) > kv.MaxValueSize {
-		return kv.Errorf(kv.CodeValueTooLarge, "value of %d bytes exceeds the limit of %d bytes", len(v), kv.MaxValueSize)
-	}
-	return nil
-}
-
-func checkRange(b, e []byte) error {
-	if err := checkKey(b); err != nil {
-		return err
-	}
-	if len(e) > kv.MaxKeySize+1 || bytes.Compare(e, maxUserKey) > 0 {
-		return kv.Errorf(kv.CodeInvalid, "range end %q is past the user key space (at most 0xff)", trunc(e))
-	}
-	if bytes.Compare(b, e) > 0 {
-		return kv.Errorf(kv.CodeInvalid, "inverted range: begin %q is after end %q", trunc(b), trunc(e))
-	}
-	return nil
-}
-
 // validateCommit checks everything the client is supposed to have checked:
 // the server never trusts it.
 func validateCommit(req *txnbuf.CommitRequest) error {
@@ -196,7 +158,7 @@ func validateCommit(req *txnbuf.CommitRequest) error {
 			return kv.Errorf(kv.CodeKeyTooLarge, "read conflict range %d: bound exceeds the key limit of %d bytes", i, kv.MaxKeySize)
 		}
 		if bytes.Compare(r.Begin, r.End) > 0 {
-			return kv.Errorf(kv.CodeInvalid, "read conflict range %d: inverted range: begin %q is after end %q", i, trunc(r.Begin), trunc(r.End))
+			return kv.Errorf(kv.CodeInvalid, "read conflict range %d: inverted range: begin %q is after end %q", i, kvcheck.Trunc(r.Begin), kvcheck.Trunc(r.End))
 		}
 		size += len(r.Begin) + len(r.End)
 	}
@@ -216,27 +178,27 @@ func validateCommit(req *txnbuf.CommitRequest) error {
 func checkMutation(m *txnbuf.Mutation) error {
 	switch m.Type {
 	case txnbuf.MutSet:
-		if err := checkKey(m.Key); err != nil {
+		if err := kvcheck.Key(m.Key); err != nil {
 			return err
 		}
-		return checkValue(m.Value)
+		return kvcheck.Value(m.Value)
 	case txnbuf.MutClear:
-		return checkKey(m.Key)
+		return kvcheck.Key(m.Key)
 	case txnbuf.MutClearRange:
-		return checkRange(m.Key, m.End)
+		return kvcheck.Range(m.Key, m.End)
 	case txnbuf.MutAtomic:
 		if m.Op < kv.AtomicAdd || m.Op > kv.AtomicBitXor {
 			return kv.Errorf(kv.CodeInvalid, "unknown atomic operation %d", m.Op)
 		}
-		if err := checkKey(m.Key); err != nil {
+		if err := kvcheck.Key(m.Key); err != nil {
 			return err
 		}
-		return checkValue(m.Value)
+		return kvcheck.Value(m.Value)
 	case txnbuf.MutSetVSKey, txnbuf.MutSetVSValue:
-		if err := checkKey(m.Key); err != nil {
+		if err := kvcheck.Key(m.Key); err != nil {
 			return err
 		}
-		if err := checkValue(m.Value); err != nil {
+		if err := kvcheck.Value(m.Value); err != nil {
 			return err
 		}
 		n, what := len(m.Key), "key"
