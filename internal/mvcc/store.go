@@ -99,8 +99,18 @@ type Store struct {
 	changed  bool       // work has keys root lacks or vice versa
 	assigned int64      // last commit version handed out
 	logger   Logger
-	cursor   []byte // sweep position
-	failed   error  // a durability failure: the store accepts no more commits
+	cursor   []byte  // sweep position
+	failed   error   // a durability failure: the store accepts no more commits
+	probe    item    // search key for the committer's lookups; see look
+	dead     []*item // sweep's scratch list, emptied after each sweep
+}
+
+// look returns the committer's probe item for k, so committer lookups
+// allocate nothing. Called with mu held; the result is valid until the next
+// call and must not be stored in a tree.
+func (s *Store) look(k []byte) *item {
+	s.probe.key = k
+	return &s.probe
 }
 
 // New returns an empty store whose first version is 1.
@@ -137,6 +147,9 @@ func (s *Store) now() int64 {
 }
 
 func (s *Store) horizon() int64 { return s.now() - s.window }
+
+// horizonAt is the horizon at clock version now.
+func (s *Store) horizonAt(now int64) int64 { return now - s.window }
 
 // Close makes every later call fail with kv.ErrClosed.
 func (s *Store) Close() { s.closed.Store(true) }
@@ -280,14 +293,17 @@ func (s *Store) Commit(req *txnbuf.CommitRequest) (txnbuf.CommitResult, error) {
 		s.mu.Unlock()
 		return txnbuf.CommitResult{}, kv.Errorf(kv.CodeUnavailable, "store refuses commits after a durability failure: %w", s.failed)
 	}
-	if err := s.resolve(req); err != nil {
+	// One clock reading per commit: the resolver, the commit version and
+	// the pruning horizon all use it.
+	now := s.now()
+	if err := s.resolve(req, now); err != nil {
 		s.mu.Unlock()
 		return txnbuf.CommitResult{}, err
 	}
-	c := max(s.assigned+1, s.now())
+	c := max(s.assigned+1, now)
 	stamp := Stamp(c)
 	ms := resolveStamps(req.Mutations, stamp)
-	horizon := s.horizon()
+	horizon := s.horizonAt(now)
 	for i := range ms {
 		s.apply(c, &ms[i], horizon)
 	}
@@ -316,29 +332,26 @@ func (s *Store) Commit(req *txnbuf.CommitRequest) (txnbuf.CommitResult, error) {
 }
 
 // resolve fails req if it conflicts. Called with mu held.
-func (s *Store) resolve(req *txnbuf.CommitRequest) error {
+func (s *Store) resolve(req *txnbuf.CommitRequest, now int64) error {
 	if len(req.ReadConflicts) == 0 {
 		return nil
 	}
 	rv := req.ReadVersion
-	if h := s.horizon(); rv < h {
+	if h := s.horizonAt(now); rv < h {
 		return kv.Errorf(kv.CodeTooOld, "read version %d is older than the MVCC window (oldest %d)", rv, h)
 	}
 	if rv > s.assigned {
 		return kv.Errorf(kv.CodeFutureVersion, "read version %d is ahead of the store (at %d)", rv, s.assigned)
 	}
-	probe := &item{}
 	for _, r := range req.ReadConflicts {
 		if isPoint(r) {
-			probe.key = r.Begin
-			if it, ok := s.work.Get(probe); ok && it.head.Load().ver > rv {
+			if it, ok := s.work.Get(s.look(r.Begin)); ok && it.head.Load().ver > rv {
 				return conflictError(r.Begin, rv, it.head.Load().ver)
 			}
 			continue
 		}
 		var hit *item
-		probe.key = r.Begin
-		s.work.Ascend(probe, func(it *item) bool {
+		s.work.Ascend(s.look(r.Begin), func(it *item) bool {
 			if bytes.Compare(it.key, r.End) >= 0 {
 				return false
 			}
@@ -422,7 +435,7 @@ func (s *Store) apply(c int64, m *txnbuf.Mutation, horizon int64) {
 		}
 	case txnbuf.MutClearRange:
 		var its []*item
-		s.work.Ascend(&item{key: m.Key}, func(it *item) bool {
+		s.work.Ascend(s.look(m.Key), func(it *item) bool {
 			if bytes.Compare(it.key, m.End) >= 0 {
 				return false
 			}
@@ -444,7 +457,7 @@ func (s *Store) apply(c int64, m *txnbuf.Mutation, horizon int64) {
 }
 
 func (s *Store) itemFor(k []byte, create bool) *item {
-	if it, ok := s.work.Get(&item{key: k}); ok {
+	if it, ok := s.work.Get(s.look(k)); ok {
 		return it
 	}
 	if !create {
@@ -500,10 +513,10 @@ func prune(v *version, horizon int64) uint32 {
 // sweep prunes up to n keys from the sweep cursor and drops keys whose only
 // version is a tombstone below the horizon. Called with mu held.
 func (s *Store) sweep(n int, horizon int64) {
-	var dead []*item
+	dead := s.dead[:0]
 	var next []byte // the first key not visited; nil at the end
 	visited := 0
-	s.work.Ascend(&item{key: s.cursor}, func(it *item) bool {
+	s.work.Ascend(s.look(s.cursor), func(it *item) bool {
 		if visited == n {
 			next = it.key // keys are immutable: no copy needed
 			return false
@@ -524,6 +537,8 @@ func (s *Store) sweep(n int, horizon int64) {
 		s.work.Delete(it)
 		s.changed = true
 	}
+	clear(dead) // hold no dropped items
+	s.dead = dead[:0]
 }
 
 // publish makes the committer's tree visible to readers if its keys changed.

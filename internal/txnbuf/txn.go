@@ -52,6 +52,13 @@ type Txn struct {
 	rv      int64 // 0 until taken
 	writes  *btree.BTreeG[*entry]
 	cleared []kv.KeyRange // sorted, disjoint, pending range clears
+	// From the first versionstamped write on, the writes are also kept in
+	// call order: a versionstamped key is known only at commit, so later
+	// writes (a ClearRange over it) cannot be folded into it. base is the
+	// compacted form of the writes before that one, vsOps the writes from
+	// it on; writes and cleared still give the reads.
+	ordered bool
+	base    []Mutation
 	vsOps   []Mutation
 	reads   []kv.KeyRange
 	size    int
@@ -595,6 +602,23 @@ func (t *Txn) Set(key, value []byte) {
 	e := t.put(key)
 	t.replaceStamped(e)
 	*e = entry{key: e.key, known: true, present: true, val: bytes.Clone(value)}
+	t.logOrdered(Mutation{Type: MutSet, Key: e.key, Value: e.val})
+}
+
+// logOrdered appends m to the writes kept in call order, if they are kept.
+func (t *Txn) logOrdered(m Mutation) {
+	if t.ordered {
+		t.vsOps = append(t.vsOps, m)
+	}
+}
+
+// startOrdered starts keeping the writes in call order, before the first
+// versionstamped write.
+func (t *Txn) startOrdered() {
+	if !t.ordered {
+		t.base = t.compacted()
+		t.ordered = true
+	}
 }
 
 // replaceStamped drops the pending versionstamped value of e's key, which a
@@ -621,6 +645,7 @@ func (t *Txn) Clear(key []byte) {
 	e := t.put(key)
 	t.replaceStamped(e)
 	*e = entry{key: e.key, known: true}
+	t.logOrdered(Mutation{Type: MutClear, Key: e.key})
 }
 
 // ClearRange implements kv.ReadWriteTxn.
@@ -643,7 +668,9 @@ func (t *Txn) ClearRange(begin, end []byte) {
 			t.writes.Delete(en)
 		}
 	}
-	t.cleared = mergeRange(t.cleared, kv.KeyRange{Begin: bytes.Clone(begin), End: bytes.Clone(end)})
+	r := kv.KeyRange{Begin: bytes.Clone(begin), End: bytes.Clone(end)}
+	t.cleared = mergeRange(t.cleared, r)
+	t.logOrdered(Mutation{Type: MutClearRange, Key: r.Begin, End: r.End})
 }
 
 // mergeRange inserts r into the sorted disjoint list rs, merging overlaps.
@@ -679,11 +706,13 @@ func (t *Txn) Atomic(op kv.AtomicOp, key, param []byte) {
 	switch {
 	case e.unreadable:
 		t.fail(kv.Errorf(kv.CodeInvalid, "atomic %v on key %q after a versionstamped value in the same transaction", op, kvcheck.Trunc(key)))
+		return
 	case e.known:
 		e.val, e.present = ApplyAtomic(op, e.val, e.present, param), true
 	default:
 		e.atomics = append(e.atomics, Mutation{Type: MutAtomic, Op: op, Key: e.key, Value: bytes.Clone(param)})
 	}
+	t.logOrdered(Mutation{Type: MutAtomic, Op: op, Key: e.key, Value: bytes.Clone(param)})
 }
 
 func checkStampOffset(what string, n, offset int) error {
@@ -703,6 +732,7 @@ func (t *Txn) SetVersionstampedKey(key []byte, offset int, value []byte) error {
 		return t.err
 	}
 	t.grow(len(key) + len(value))
+	t.startOrdered()
 	t.vsOps = append(t.vsOps, Mutation{Type: MutSetVSKey, Key: bytes.Clone(key), Value: bytes.Clone(value), Offset: offset})
 	return nil
 }
@@ -717,16 +747,27 @@ func (t *Txn) SetVersionstampedValue(key, value []byte, offset int) error {
 		return t.err
 	}
 	t.grow(len(key) + len(value))
+	t.startOrdered()
 	e := t.put(key)
 	*e = entry{key: e.key, unreadable: true}
 	t.vsOps = append(t.vsOps, Mutation{Type: MutSetVSValue, Key: e.key, Value: bytes.Clone(value), Offset: offset})
 	return nil
 }
 
-// mutations compacts the buffer into the writes of a commit: range clears
-// first, then the final state of each key, then versionstamped writes, which
-// is equivalent to the calls in their order.
+// mutations returns the writes of a commit, equivalent to the calls in
+// their order: the compacted writes before the first versionstamped write,
+// then the writes from it on in call order.
 func (t *Txn) mutations() []Mutation {
+	if !t.ordered {
+		return t.compacted()
+	}
+	return append(slices.Clip(t.base), t.vsOps...)
+}
+
+// compacted compacts the buffer into range clears first, then the final
+// state of each key. Without versionstamped writes this is equivalent to the
+// calls in their order.
+func (t *Txn) compacted() []Mutation {
 	var ms []Mutation
 	for _, r := range t.cleared {
 		ms = append(ms, Mutation{Type: MutClearRange, Key: r.Begin, End: r.End})
@@ -745,7 +786,7 @@ func (t *Txn) mutations() []Mutation {
 			return true
 		})
 	}
-	return append(ms, t.vsOps...)
+	return ms
 }
 
 // mergeReads sorts and merges the read conflict ranges.
