@@ -1,27 +1,15 @@
 package dirent
 
 import (
-	"errors"
-
 	"github.com/fsmeta/fsmeta/inode"
+	"github.com/fsmeta/fsmeta/internal/msgcodec"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
 // DecodeMsgpack implements msgpack.CustomDecoder field by field, without
 // reflection: every lookup decodes entries. Unknown fields are skipped.
 func (e *Entry) DecodeMsgpack(dec *msgpack.Decoder) error {
-	l, err := dec.DecodeMapLen()
-	if err != nil {
-		return err
-	}
-	if l < 0 {
-		return errors.New("record is nil, not a map")
-	}
-	for i := 0; i < l; i++ {
-		k, err := dec.DecodeString()
-		if err != nil {
-			return err
-		}
+	return msgcodec.DecodeMap(dec, func(k string) (err error) {
 		var t uint8
 		switch k {
 		case "v":
@@ -36,9 +24,6 @@ func (e *Entry) DecodeMsgpack(dec *msgpack.Decoder) error {
 		default:
 			err = dec.Skip()
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
