@@ -20,11 +20,13 @@
 //     with conflicting reads, so two crossing renames conflict and a
 //     directory never becomes its own ancestor.
 //
-// Retries: every operation runs under kv.Update with kv.Idempotent. Create,
-// link and rename record a request id in the entry they write, and unlink
-// and rmdir record their result under the request key in the same
-// transaction, so a retry after kv.ErrMaybeCommitted recognises its own
-// success instead of failing with EEXIST or ENOENT.
+// Retries: every operation runs under kv.Update with kv.Idempotent. Every
+// operation that is not idempotent (create, mkdir, mknod, symlink, link,
+// unlink, rmdir, rename, setattr) writes a result record under
+// ("q", client, request) in its own transaction, so a retry after
+// kv.ErrMaybeCommitted recognises its own success, even when other clients
+// changed the names in between, instead of failing with EEXIST or ENOENT
+// or applying twice. Entries also carry the request id that wrote them.
 //
 // Errors are *fs.PathError (*os.LinkError for rename and link) wrapping a
 // syscall.Errno, so errors.Is(err, fs.ErrNotExist) and errno comparisons
