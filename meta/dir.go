@@ -71,8 +71,9 @@ func (s *Store) ReadDirAll(ctx context.Context, c Cred, ino uint64) ([]DirEntry,
 
 // Handle is an open file.
 type Handle struct {
-	Ino uint64
-	ID  uint64
+	Ino     uint64
+	ID      uint64
+	Session uint64 // the session the handle belongs to
 }
 
 // Open flags, as in open(2): the access mode bits.
