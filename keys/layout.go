@@ -13,6 +13,12 @@ package keys
 //	("o", ino, handle)     open handles
 //	("q", client, req)     results of non-idempotent operations
 //	("x", ino, name)       extended attributes
+//	("e", session)         client sessions (lease records)
+//	("h", session, ...)    what a session owns: ("o", ino, handle) its
+//	                       handles, ("f", ino) and ("p", ino) inodes it
+//	                       may hold flock and POSIX locks on
+//	("l", ino, "f", session, handle, owner)  flock locks
+//	("l", ino, "p", session, owner, start)   POSIX byte-range locks
 type Layout struct {
 	root Subspace
 }
@@ -85,3 +91,67 @@ func (l Layout) Xattr(ino uint64, name []byte) []byte { return l.root.Pack(Tuple
 
 // XattrRange spans the extended attributes of ino.
 func (l Layout) XattrRange(ino uint64) (begin, end []byte) { return l.root.Sub("x", ino).Range() }
+
+// AllXattrRange spans every extended attribute.
+func (l Layout) AllXattrRange() (begin, end []byte) { return l.root.Sub("x").Range() }
+
+// AllHandleRange spans every open handle.
+func (l Layout) AllHandleRange() (begin, end []byte) { return l.root.Sub("o").Range() }
+
+// Session is the key of session se's record.
+func (l Layout) Session(se uint64) []byte { return l.root.Pack(Tuple{"e", se}) }
+
+// SessionRange spans every session record.
+func (l Layout) SessionRange() (begin, end []byte) { return l.root.Sub("e").Range() }
+
+// SessionHandle is the key indexing handle h of ino under its session.
+func (l Layout) SessionHandle(se, ino, h uint64) []byte {
+	return l.root.Pack(Tuple{"h", se, "o", ino, h})
+}
+
+// SessionLocks is the key recording that session se may hold locks of kind
+// ("f" flock, "p" POSIX) on ino.
+func (l Layout) SessionLocks(se uint64, kind string, ino uint64) []byte {
+	return l.root.Pack(Tuple{"h", se, kind, ino})
+}
+
+// SessionOwnedRange spans everything indexed under session se.
+func (l Layout) SessionOwnedRange(se uint64) (begin, end []byte) {
+	return l.root.Sub("h", se).Range()
+}
+
+// AllSessionOwnedRange spans the indexes of every session.
+func (l Layout) AllSessionOwnedRange() (begin, end []byte) { return l.root.Sub("h").Range() }
+
+// Lock is the key of a lock of kind ("f" or "p") on ino; rest identifies
+// it: (session, handle, owner) for flock, (session, owner, start) for
+// POSIX locks.
+func (l Layout) Lock(ino uint64, kind string, rest ...uint64) []byte {
+	t := Tuple{"l", ino, kind}
+	for _, v := range rest {
+		t = append(t, v)
+	}
+	return l.root.Pack(t)
+}
+
+// LockRange spans the locks of ino of kind ("f", "p"), narrowed to those
+// whose identifying tuple starts with prefix; kind "" spans every lock of
+// ino.
+func (l Layout) LockRange(ino uint64, kind string, prefix ...uint64) (begin, end []byte) {
+	t := Tuple{"l", ino}
+	if kind != "" {
+		t = append(t, kind)
+	}
+	for _, v := range prefix {
+		t = append(t, v)
+	}
+	return l.root.Sub(t...).Range()
+}
+
+// AllLockRange spans every lock.
+func (l Layout) AllLockRange() (begin, end []byte) { return l.root.Sub("l").Range() }
+
+// RequestClientRange spans the recorded request results of client.
+func (l Layout) RequestClientRange(client uint64) (begin, end []byte) {
+	return l.root.Sub("q", client).Range()
+}

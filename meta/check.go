@@ -9,26 +9,33 @@ import (
 	"github.com/fsmeta/fsmeta/dirent"
 	"github.com/fsmeta/fsmeta/inode"
 	"github.com/fsmeta/fsmeta/kv"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Problem kinds reported by Check.
 const (
-	ProblemCorrupt       = "corrupt-record"   // a key or value that does not decode
-	ProblemDangling      = "dangling-entry"   // an entry naming a missing inode
-	ProblemTypeMismatch  = "type-mismatch"    // an entry's type differs from its inode's
-	ProblemNlink         = "wrong-nlink"      // nlink differs from the entries naming the inode
-	ProblemParent        = "wrong-parent"     // a directory's parent pointer or name disagrees with its entry
-	ProblemDirLinks      = "dir-hard-link"    // a directory named by more than one entry
-	ProblemOrphan        = "orphan"           // an inode no entry reaches, not queued for deletion
-	ProblemCycle         = "cycle"            // directories that are their own ancestors
-	ProblemStats         = "wrong-stats"      // directory counters that disagree with the entries
-	ProblemNotDir        = "entry-in-nondir"  // entries under an inode that is not a live directory
-	ProblemDeferred      = "deferred-linked"  // a deferred delete of an inode that still has links
-	ProblemUnreachable   = "unreachable"      // a directory not reachable from the root
-	ProblemStaleHandles  = "handle-no-inode"  // open handles of a missing inode
-	ProblemRootMissing   = "root-missing"     // no root inode
-	ProblemStaleStats    = "stats-no-dir"     // counters of a missing directory
-	ProblemMtimeNegative = "negative-counter" // a counter below zero
+	ProblemCorrupt       = "corrupt-record"    // a key or value that does not decode
+	ProblemDangling      = "dangling-entry"    // an entry naming a missing inode
+	ProblemTypeMismatch  = "type-mismatch"     // an entry's type differs from its inode's
+	ProblemNlink         = "wrong-nlink"       // nlink differs from the entries naming the inode
+	ProblemParent        = "wrong-parent"      // a directory's parent pointer or name disagrees with its entry
+	ProblemDirLinks      = "dir-hard-link"     // a directory named by more than one entry
+	ProblemOrphan        = "orphan"            // an inode no entry reaches, not queued for deletion
+	ProblemCycle         = "cycle"             // directories that are their own ancestors
+	ProblemStats         = "wrong-stats"       // directory counters that disagree with the entries
+	ProblemNotDir        = "entry-in-nondir"   // entries under an inode that is not a live directory
+	ProblemDeferred      = "deferred-linked"   // a deferred delete of an inode that still has links
+	ProblemUnreachable   = "unreachable"       // a directory not reachable from the root
+	ProblemStaleHandles  = "handle-no-inode"   // open handles of a missing inode
+	ProblemRootMissing   = "root-missing"      // no root inode
+	ProblemStaleStats    = "stats-no-dir"      // counters of a missing directory
+	ProblemMtimeNegative = "negative-counter"  // a counter below zero
+	ProblemStaleXattrs   = "xattr-no-inode"    // extended attributes of a missing inode
+	ProblemStaleLocks    = "lock-no-inode"     // locks of a missing inode
+	ProblemOrphanHandle  = "handle-no-session" // an open handle whose session record is gone
+	ProblemOrphanLock    = "lock-no-session"   // a lock whose session record is gone
+	ProblemUnindexed     = "not-indexed"       // a handle or lock missing from its session's index, so expiry would miss it
+	ProblemSessionLeft   = "session-leftover"  // index entries of a session whose record is gone
 )
 
 // Problem is one inconsistency found by Check.
@@ -63,8 +70,11 @@ type checkEntry struct {
 // live inode of its type, nlinks equal the entries naming each inode,
 // directories' parent pointers agree with their entries, there are no
 // cycles and no orphans other than queued deletes, and directory counters
-// equal the truth. The snapshot must be read within the engine's MVCC
-// window.
+// equal the truth; extended attributes, handles and locks belong to live
+// inodes, handles and locks to session records and are in their sessions'
+// indexes (index entries may outlive what they name: they are hints, and
+// expired sessions waiting for ExpireSessions are not problems). The
+// snapshot must be read within the engine's MVCC window.
 func (s *Store) Check(ctx context.Context) (*Report, error) {
 	return view(ctx, s, s.check)
 }
@@ -76,6 +86,19 @@ func (s *Store) check(ctx context.Context, tx kv.ReadOnlyTxn) (*Report, error) {
 	stats := map[uint64]*dirStats{}
 	deferred := map[uint64]bool{}
 	handles := map[uint64]int{}
+	xattrs := map[uint64]int{}
+	type owned struct {
+		session, ino uint64
+		kind         string
+		id           uint64 // handles: the handle id
+	}
+	type lockRef struct {
+		session, ino, handle uint64
+		kind                 string
+	}
+	sessions := map[uint64]bool{}
+	index := map[owned]bool{}
+	var handleRefs, lockRefs []lockRef
 
 	sub := s.l.Root()
 	b, e := s.l.Range()
@@ -145,6 +168,41 @@ func (s *Store) check(ctx context.Context, tx kv.ReadOnlyTxn) (*Report, error) {
 				deferred[id(1)] = true
 			case "o":
 				handles[id(1)]++
+				se, _, ok := parseHandle(row.Value)
+				if !ok || len(t) != 3 {
+					r.add(ProblemCorrupt, id(1), "handle record %x", row.Value)
+					continue
+				}
+				handleRefs = append(handleRefs, lockRef{session: se, ino: id(1), handle: id(2)})
+			case "x":
+				xattrs[id(1)]++
+			case "e":
+				if _, err := decodeSession(row.Value); err != nil || len(t) != 2 {
+					r.add(ProblemCorrupt, 0, "session record %v: %v", t, err)
+				}
+				sessions[id(1)] = true
+			case "h":
+				if len(t) < 4 {
+					r.add(ProblemCorrupt, 0, "session index key %v", t)
+					continue
+				}
+				kind, _ := t[2].(string)
+				o := owned{session: id(1), kind: kind, ino: id(3)}
+				if kind == "o" {
+					o.id = id(4)
+				}
+				index[o] = true
+			case "l":
+				var kind string
+				if len(t) > 2 {
+					kind, _ = t[2].(string)
+				}
+				var lr lockRecord
+				if len(t) != 6 || (kind != lockFlock && kind != lockPosix) || msgpack.Unmarshal(row.Value, &lr) != nil {
+					r.add(ProblemCorrupt, id(1), "lock %v", t)
+					continue
+				}
+				lockRefs = append(lockRefs, lockRef{session: id(3), ino: id(1), kind: kind})
 			}
 		}
 		if !res.More || len(res.KVs) == 0 {
@@ -249,6 +307,43 @@ func (s *Store) check(ctx context.Context, tx kv.ReadOnlyTxn) (*Report, error) {
 		if inodes[id] == nil {
 			r.add(ProblemStaleHandles, id, "%d open handles of a missing inode", handles[id])
 		}
+	}
+	for id := range xattrs {
+		if inodes[id] == nil {
+			r.add(ProblemStaleXattrs, id, "%d extended attributes of a missing inode", xattrs[id])
+		}
+	}
+	for _, h := range handleRefs {
+		switch {
+		case inodes[h.ino] == nil: // reported above
+		case !sessions[h.session]:
+			r.add(ProblemOrphanHandle, h.ino, "handle %d of session %016x, which has no record", h.handle, h.session)
+		case !index[owned{session: h.session, kind: "o", ino: h.ino, id: h.handle}]:
+			r.add(ProblemUnindexed, h.ino, "handle %d missing from the index of session %016x", h.handle, h.session)
+		}
+	}
+	staleLocks := map[uint64]bool{}
+	for _, l := range lockRefs {
+		switch {
+		case inodes[l.ino] == nil:
+			if !staleLocks[l.ino] {
+				staleLocks[l.ino] = true
+				r.add(ProblemStaleLocks, l.ino, "locks of a missing inode")
+			}
+		case !sessions[l.session]:
+			r.add(ProblemOrphanLock, l.ino, "%s lock of session %016x, which has no record", l.kind, l.session)
+		case !index[owned{session: l.session, kind: l.kind, ino: l.ino}]:
+			r.add(ProblemUnindexed, l.ino, "%s lock missing from the index of session %016x", l.kind, l.session)
+		}
+	}
+	leftover := map[uint64]int{}
+	for o := range index {
+		if !sessions[o.session] {
+			leftover[o.session]++
+		}
+	}
+	for se, n := range leftover {
+		r.add(ProblemSessionLeft, 0, "%d index entries of session %016x, which has no record", n, se)
 	}
 
 	// Reachability: every directory must be reachable from the root;

@@ -13,6 +13,7 @@ import (
 	"github.com/fsmeta/fsmeta/kv"
 	"github.com/fsmeta/fsmeta/meta"
 	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Names of the directory counters under ("s", dir, field).
@@ -20,6 +21,13 @@ const (
 	statEntries = "n"
 	statSubdirs = "d"
 )
+
+// lockValue is a lock record: a write lock of bytes 0-5.
+func lockValue(t *testing.T) []byte {
+	b, err := msgpack.Marshal(map[string]any{"t": 2, "e": 5})
+	require.NoError(t, err)
+	return b
+}
 
 func le64(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }
 
@@ -291,6 +299,51 @@ func TestCheck_ReportsEachKind(t *testing.T) {
 			},
 			want: []string{meta.ProblemStaleHandles},
 			ino:  func(*fixture) uint64 { return 555 },
+		},
+		{
+			name: "xattrs of a missing inode",
+			corrupt: func(t *testing.T, fx *fixture, tx kv.ReadWriteTxn) {
+				tx.Set(fx.l.Xattr(557, []byte("user.a")), []byte("v"))
+			},
+			want: []string{meta.ProblemStaleXattrs},
+			ino:  func(*fixture) uint64 { return 557 },
+		},
+		{
+			name: "locks of a missing inode",
+			corrupt: func(t *testing.T, fx *fixture, tx kv.ReadWriteTxn) {
+				tx.Set(fx.l.Lock(558, "p", 99, 1, 0), lockValue(t))
+				tx.Set(fx.l.Lock(558, "f", 99, 1, 1), lockValue(t))
+			},
+			want: []string{meta.ProblemStaleLocks},
+			ino:  func(*fixture) uint64 { return 558 },
+		},
+		{
+			name: "handle and lock of a session with no record",
+			corrupt: func(t *testing.T, fx *fixture, tx kv.ReadWriteTxn) {
+				tx.Set(fx.l.Handle(fx.f, 7), le64(99))
+				tx.Set(fx.l.Lock(fx.f, "p", 99, 1, 0), lockValue(t))
+			},
+			want: []string{meta.ProblemOrphanHandle, meta.ProblemOrphanLock},
+			ino:  func(fx *fixture) uint64 { return fx.f },
+		},
+		{
+			name: "lock missing from its session's index",
+			corrupt: func(t *testing.T, fx *fixture, tx kv.ReadWriteTxn) {
+				se, err := fx.s.NewSession(ctx, meta.SessionOptions{NoRenew: true})
+				require.NoError(t, err)
+				tx.Set(fx.l.Lock(fx.f, "f", se.ID(), 1, 1), lockValue(t))
+			},
+			want: []string{meta.ProblemUnindexed},
+			ino:  func(fx *fixture) uint64 { return fx.f },
+		},
+		{
+			name: "index entries of a session with no record",
+			corrupt: func(t *testing.T, fx *fixture, tx kv.ReadWriteTxn) {
+				tx.Set(fx.l.SessionLocks(99, "p", fx.f), nil)
+				tx.Set(fx.l.SessionHandle(99, fx.f, 3), nil)
+			},
+			want: []string{meta.ProblemSessionLeft},
+			ino:  func(*fixture) uint64 { return 0 },
 		},
 		{
 			name: "counters of a missing directory",

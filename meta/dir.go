@@ -84,7 +84,10 @@ const (
 )
 
 // Open records an open handle of ino after checking access for flags' mode.
-// While a handle is open the inode outlives its last link.
+// While a handle is open the inode outlives its last link. The handle
+// belongs to the session of ctx (WithSession, else the store's default
+// session, registered on the first call); in the same transaction Open
+// checks that the session is live, else it fails with ErrSessionExpired.
 func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle, error) {
 	var mask uint32
 	switch flags & syscall.O_ACCMODE {
@@ -95,9 +98,20 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 	default:
 		mask = accessR | accessW
 	}
-	h := Handle{Ino: ino, ID: s.handleID.Add(1)}
-	err := s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
-		n, err := s.mustLoad(ctx, tx, ino, false)
+	se, err := s.session(ctx)
+	if err != nil {
+		return Handle{}, pathErr("open", inoPath(ino), err)
+	}
+	h := Handle{Ino: ino, ID: s.handleID.Add(1), Session: se.id}
+	err = s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
+		ls, err := kv.GetMany(ctx, tx, false, s.l.Session(se.id), s.l.Inode(ino))
+		if err != nil {
+			return err
+		}
+		if _, err := s.liveSession(ls[0], se.id); err != nil {
+			return err
+		}
+		n, err := inodeFrom(ls[1], ino)
 		if err != nil {
 			return err
 		}
@@ -110,7 +124,8 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 		if err := access(c, n, mask); err != nil {
 			return err
 		}
-		tx.Set(s.l.Handle(ino, h.ID), le64(int64(s.client)))
+		tx.Set(s.l.Handle(ino, h.ID), handleValue(se.id, flags))
+		tx.Set(s.l.SessionHandle(se.id, ino, h.ID), nil)
 		return nil
 	})
 	if err != nil {
@@ -119,21 +134,64 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 	return h, nil
 }
 
-// Close releases h. If the inode lost its last link while open and h was
-// its last handle, the inode is deleted now.
+// Close releases h and the flock locks held through it. If the inode lost
+// its last link while open and h was its last handle, the inode is deleted
+// now. Closing a handle that is already closed (or was closed by the
+// expiry of its session) does nothing. Close works in an expired session.
 func (s *Store) Close(ctx context.Context, h Handle) error {
 	err := s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
-		tx.Clear(s.l.Handle(h.Ino, h.ID))
-		n, ok, err := inode.Load(ctx, tx, s.l, h.Ino, false)
-		if err != nil || !ok || n.Nlink > 0 || n.Type == inode.TypeDir {
+		hk := s.l.Handle(h.Ino, h.ID)
+		ls, err := kv.GetMany(ctx, tx, false, hk, s.l.SessionLocks(h.Session, lockFlock, h.Ino))
+		if err != nil {
 			return err
 		}
-		open, err := s.isOpen(ctx, tx, h.Ino)
-		if err != nil || open {
+		if !ls[0].Found {
+			return nil
+		}
+		sid, _, _ := parseHandle(ls[0].Value)
+		flocks := ls[1].Found
+		if sid != h.Session {
+			// A handle value made by hand: look the index up under the
+			// session the handle record names.
+			_, flocks, err = tx.SnapshotGet(ctx, s.l.SessionLocks(sid, lockFlock, h.Ino))
+			if err != nil {
+				return err
+			}
+		}
+		if err := s.closeHandleTx(ctx, tx, h.Ino, h.ID, sid); err != nil {
 			return err
 		}
-		s.deleteInode(tx, h.Ino)
+		if flocks {
+			b, e := s.l.LockRange(h.Ino, lockFlock, sid)
+			res, err := tx.SnapshotGetRange(ctx, kv.FirstGreaterOrEqual(b), kv.FirstGreaterOrEqual(e), 1)
+			if err != nil {
+				return err
+			}
+			if len(res.KVs) == 0 {
+				tx.Clear(s.l.SessionLocks(sid, lockFlock, h.Ino))
+			}
+		}
 		return nil
 	})
 	return pathErr("close", inoPath(h.Ino), err)
+}
+
+// closeHandleTx removes handle hid of ino, owned by session sid, with its
+// index entry and flock locks; if the inode lost its last link while open
+// and this was its last handle, the inode goes too.
+func (s *Store) closeHandleTx(ctx context.Context, tx kv.ReadWriteTxn, ino, hid, sid uint64) error {
+	tx.Clear(s.l.Handle(ino, hid))
+	tx.Clear(s.l.SessionHandle(sid, ino, hid))
+	b, e := s.l.LockRange(ino, lockFlock, sid, hid)
+	tx.ClearRange(b, e)
+	n, ok, err := inode.Load(ctx, tx, s.l, ino, false)
+	if err != nil || !ok || n.Nlink > 0 || n.Type == inode.TypeDir {
+		return err
+	}
+	open, err := s.isOpen(ctx, tx, ino)
+	if err != nil || open {
+		return err
+	}
+	s.deleteInode(tx, ino)
+	return nil
 }

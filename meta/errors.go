@@ -48,3 +48,28 @@ func Errno(err error) syscall.Errno {
 	}
 	return syscall.EIO
 }
+
+// ErrSessionExpired is wrapped by Open, lock calls and Session.Renew when
+// the session they run in has expired, was expired by another client, or
+// was closed: its handles and locks are gone (fencing). Errno maps it to
+// ESTALE; the session cannot be revived, the client must start a new one.
+var ErrSessionExpired error = &errnoError{msg: "meta: session expired", errno: syscall.ESTALE}
+
+// errnoError is a sentinel that also carries an errno, so that errors.Is
+// against the sentinel and Errno both work.
+type errnoError struct {
+	msg   string
+	errno syscall.Errno
+}
+
+func (e *errnoError) Error() string { return e.msg }
+func (e *errnoError) Unwrap() error { return e.errno }
+
+// interrupted is the error of a blocking lock call whose context ended: it
+// is EINTR, as for a signal, and wraps the context's error.
+type interrupted struct{ cause error }
+
+func (e *interrupted) Error() string {
+	return "interrupted while waiting for a lock: " + e.cause.Error()
+}
+func (e *interrupted) Unwrap() []error { return []error{syscall.EINTR, e.cause} }

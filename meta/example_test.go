@@ -221,3 +221,48 @@ func ExampleErrno() {
 	// true rmdir
 	// errno 0
 }
+
+func ExampleStore_SetXattr() {
+	ctx := context.Background()
+	s := openExample()
+	c := meta.RootCred()
+	f, _ := s.Create(ctx, c, inode.RootIno, "doc", 0o644, true)
+	s.SetXattr(ctx, c, f.Ino, "user.mime", []byte("text/plain"), meta.XattrCreate)
+	err := s.SetXattr(ctx, c, f.Ino, "user.mime", []byte("text/html"), meta.XattrCreate)
+	fmt.Println("create again:", meta.Errno(err) == syscall.EEXIST)
+	v, _ := s.GetXattr(ctx, c, f.Ino, "user.mime")
+	names, _ := s.ListXattr(ctx, c, f.Ino)
+	fmt.Println(string(v), names)
+	_, err = s.GetXattr(ctx, c, f.Ino, "user.missing")
+	fmt.Println("missing:", meta.Errno(err) == syscall.ENODATA)
+	// Output:
+	// create again: true
+	// text/plain [user.mime]
+	// missing: true
+}
+
+func ExampleStore_SetLk() {
+	ctx := context.Background()
+	s := openExample()
+	defer s.Shutdown(ctx) // ends the default session: its handles and locks go
+	c := meta.RootCred()
+	f, _ := s.Create(ctx, c, inode.RootIno, "db", 0o644, true)
+	h, _ := s.Open(ctx, c, f.Ino, meta.ORdWr)
+	// Owner 1 write-locks bytes 0-99; owner 2 cannot read-lock byte 50.
+	s.SetLk(ctx, h, meta.Lock{Type: meta.LockWrite, Start: 0, End: 99, Owner: 1, Pid: 100}, false)
+	err := s.SetLk(ctx, h, meta.Lock{Type: meta.LockRead, Start: 50, End: 50, Owner: 2}, false)
+	fmt.Println("conflict:", meta.Errno(err) == syscall.EAGAIN)
+	holder, _ := s.GetLk(ctx, h, meta.Lock{Type: meta.LockRead, Start: 50, End: 50, Owner: 2})
+	fmt.Println("held by pid", holder.Pid, "bytes", holder.Start, "to", holder.End)
+	// Unlocking the middle splits the range.
+	s.SetLk(ctx, h, meta.Lock{Type: meta.LockUnlock, Start: 40, End: 59, Owner: 1}, false)
+	ls, _ := s.Locks(ctx, f.Ino)
+	for _, l := range ls {
+		fmt.Println(l.Start, l.End)
+	}
+	// Output:
+	// conflict: true
+	// held by pid 100 bytes 0 to 99
+	// 0 39
+	// 60 99
+}

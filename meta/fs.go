@@ -117,4 +117,8 @@ type SessionInfo struct {
 	ID          uint64
 	Expires     time.Time
 	Description string
+	// Created is when the session registered.
+	Created time.Time
+	// Dead is set once an expiry or Close has begun removing the session.
+	Dead bool
 }

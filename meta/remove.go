@@ -211,6 +211,8 @@ func (s *Store) deleteInode(tx kv.ReadWriteTxn, ino uint64) {
 	tx.Clear(s.l.Deferred(ino))
 	b, e := s.l.XattrRange(ino)
 	tx.ClearRange(b, e)
+	b, e = s.l.LockRange(ino, "")
+	tx.ClearRange(b, e)
 }
 
 // Rmdir removes the empty directory name of parent.

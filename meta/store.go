@@ -39,6 +39,11 @@ type Options struct {
 	// NoCreate makes Open fail with ErrNotFormatted instead of formatting an
 	// empty root.
 	NoCreate bool
+	// Lease is the lease of the store's sessions (default DefaultLease,
+	// 30 s): a session not renewed for that long may be expired by any
+	// client. Renewal runs every Lease/3 of real time; expiry is judged by
+	// Clock, so all clients' clocks must agree to well within the lease.
+	Lease time.Duration
 	// RequestTTL is how long the results of unlink and rmdir are kept for
 	// retries (default 10 minutes).
 	RequestTTL time.Duration
@@ -59,13 +64,18 @@ type Store struct {
 	l      keys.Layout
 	clock  func() time.Time
 	retry  kv.RetryOptions
-	client uint64 // this store's id in request records
+	client uint64 // this store's id in request records and of its default session
 	ttl    time.Duration
 	fmt    format
 
 	allocMu   sync.Mutex
 	allocNext uint64
 	allocEnd  uint64
+
+	lease   time.Duration
+	sessMu  sync.Mutex
+	defSess *Session // the default session, registered on first use
+	shut    bool     // Shutdown was called
 
 	retries     atomic.Int64
 	recordedOps atomic.Int64
@@ -90,6 +100,9 @@ func Open(ctx context.Context, db kv.Engine, opts Options) (*Store, error) {
 	if opts.RootMode == 0 {
 		opts.RootMode = 0o755
 	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
 	if opts.RequestTTL <= 0 {
 		opts.RequestTTL = 10 * time.Minute
 	}
@@ -98,8 +111,9 @@ func Open(ctx context.Context, db kv.Engine, opts Options) (*Store, error) {
 		l:      keys.NewLayout(opts.Root),
 		clock:  opts.Clock,
 		retry:  opts.Retry,
-		client: rand.Uint64(),
+		client: rand.Uint64() | 1, // never 0: it is also the default session's id
 		ttl:    opts.RequestTTL,
+		lease:  opts.Lease,
 	}
 	s.retry.Idempotent = true
 	user := s.retry.OnRetry

@@ -12,8 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fsmeta/fsmeta/engines/hybrid"
-	"github.com/fsmeta/fsmeta/engines/memkv"
+	"github.com/spf13/cobra"
+
+	"github.com/fsmeta/fsmeta/inode"
 	"github.com/fsmeta/fsmeta/kv"
 	"github.com/fsmeta/fsmeta/meta"
 )
@@ -31,6 +32,26 @@ type demoResult struct {
 	report                    *meta.Report
 }
 
+// demoCommand is "fsmeta demo". It parses its own flags with the standard
+// library, as it always did, so "-dirs 20" keeps working.
+func demoCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo [-dirs N] [-files N] [-workers N] [-ops N] [-seed N] [-config FILE]",
+		Short: "Build a tree, churn it with concurrent renames and unlinks, run fsck",
+		Long: `demo builds a tree of -dirs directories of -files files each on the embedded memkv
+engine (or the engine a hybrid TOML -config names), runs -ops concurrent renames
+and unlinks over it with -workers workers, checks the result with fsck and prints
+a summary. It exits 1 if fsck finds a problem. Run "fsmeta demo -h" for its flags.`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if code := demoCmd(cmd.Context(), args, a.stdout, a.stderr); code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		},
+	}
+}
+
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fl.SetOutput(stderr)
@@ -42,21 +63,27 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl.Uint64Var(&cfg.seed, "seed", 1, "random seed")
 	config := fl.String("config", "", "hybrid TOML config naming the engine (default: embedded memkv)")
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "fsmeta demo: unexpected argument %q\n", fl.Arg(0))
 		return 2
 	}
 	if cfg.dirs < 1 || cfg.files < 1 || cfg.workers < 1 || cfg.ops < 0 {
 		fmt.Fprintln(stderr, "fsmeta demo: -dirs, -files and -workers must be at least 1, -ops at least 0")
 		return 2
 	}
-	var db kv.Engine = memkv.New(memkv.Options{})
 	engine := "memkv (embedded)"
 	if *config != "" {
-		var err error
-		if db, err = hybrid.OpenFile(ctx, *config); err != nil {
-			fmt.Fprintf(stderr, "fsmeta demo: %v\n", err)
-			return 1
-		}
 		engine = *config
+	}
+	db, err := openEngine(ctx, *config, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "fsmeta demo: %v\n", err)
+		return 1
 	}
 	defer db.Close()
 	fmt.Fprintf(stdout, "fsmeta demo on %s: %d dirs x %d files, then %d renames/unlinks by %d workers\n",
@@ -94,11 +121,17 @@ func runDemo(ctx context.Context, db kv.Engine, cfg demoConfig) (*demoResult, er
 	}
 	c := meta.RootCred()
 	res := &demoResult{}
+	// A directory of its own, so that the demo runs again on an engine
+	// that keeps what an earlier run left.
+	top, err := s.Mkdir(ctx, c, inode.RootIno, fmt.Sprintf("demo-%d", time.Now().UnixNano()), 0o755)
+	if err != nil {
+		return nil, err
+	}
 	dirs := make([]uint64, cfg.dirs)
 	start := time.Now()
 	var ops atomic.Int64
 	err = parallel(cfg.workers, cfg.dirs, func(i int) error {
-		a, err := s.Mkdir(ctx, c, 1, fmt.Sprintf("d%03d", i), 0o755)
+		a, err := s.Mkdir(ctx, c, top.Ino, fmt.Sprintf("d%03d", i), 0o755)
 		if err != nil {
 			return err
 		}

@@ -25,3 +25,17 @@ func TestDemo_BadFlags(t *testing.T) {
 	require.Equal(t, 2, run(context.Background(), []string{"nope"}, &out, &errb))
 	require.Contains(t, errb.String(), `unknown command "nope"`)
 }
+
+func TestDemo_ConfigFlagBothPlaces(t *testing.T) {
+	cfg := customKVConfig(t)
+	for _, args := range [][]string{
+		{"demo", "-config", cfg, "-dirs", "4", "-files", "5", "-ops", "100", "-workers", "2"},
+		{"--config", cfg, "demo", "-dirs", "4", "-files", "5", "-ops", "100", "-workers", "2"},
+	} {
+		out := must(t, args...)
+		require.Contains(t, out, "fsmeta demo on "+cfg, out)
+		require.True(t, strings.HasSuffix(strings.TrimSpace(out), "clean"), out)
+	}
+	code, out, _ := cli(t, "demo", "-h")
+	require.Equal(t, 0, code, out)
+}

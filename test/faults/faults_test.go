@@ -71,6 +71,7 @@ func TestModelFaults(t *testing.T) {
 		v, err := meta.Open(ctx, inner, meta.Options{NoCreate: true})
 		require.NoError(rt, err)
 		h := fsmodel.NewHarness(ctx, s, v)
+		defer func() { require.NoError(rt, s.Shutdown(ctx)) }()
 		defer func() {
 			mu.Lock()
 			defer mu.Unlock()

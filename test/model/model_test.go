@@ -59,6 +59,7 @@ func TestModel(t *testing.T) {
 		require.NoError(rt, err)
 		h := fsmodel.NewHarness(ctx, s, s)
 		defer tally.Add(h)
+		defer func() { require.NoError(rt, s.Shutdown(ctx)) }()
 		rt.Repeat(h.Actions())
 	})
 	t.Logf("outcomes over all sequences (shrinking included):\n%v", tally)

@@ -27,6 +27,15 @@ type Harness struct {
 	// inos maps every inode id meta ever handed out to its model node, to
 	// catch a reused id.
 	inos map[uint64]*Node
+	// handles are the open handles, at most maxHandles; the lock and
+	// xattr state of the model lives in posix, flocks and the nodes.
+	handles    []*openHandle
+	nextHandle int
+	posix      map[*Node]PosixModel
+	flocks     map[*Node]FlockModel
+	// touched are the nodes that ever had locks or xattrs, whose locks
+	// and xattrs Check compares.
+	touched map[*Node]bool
 	// Stats counts the outcomes of steps, "op errno" -> count, and the
 	// largest tree seen under "max-inodes".
 	Stats map[string]int
@@ -38,7 +47,8 @@ type Harness struct {
 // freshly formatted, with root mode 0755.
 func NewHarness(ctx context.Context, s, v *meta.Store) *Harness {
 	m := New(0o755)
-	return &Harness{ctx: ctx, s: s, v: v, c: meta.RootCred(), m: m, inos: map[uint64]*Node{m.Root.Ino: m.Root}, Stats: map[string]int{}}
+	return &Harness{ctx: ctx, s: s, v: v, c: meta.RootCred(), m: m, inos: map[uint64]*Node{m.Root.Ino: m.Root}, Stats: map[string]int{},
+		posix: map[*Node]PosixModel{}, flocks: map[*Node]FlockModel{}, touched: map[*Node]bool{}}
 }
 
 // Model returns the model the harness keeps.
@@ -60,6 +70,14 @@ func (h *Harness) Actions() map[string]func(*rapid.T) {
 		"rmdir":   h.rmdir,
 		"chmod":   h.chmod,
 		"stat":    h.stat,
+		"open":    h.open,
+		"close":   h.close,
+		"flock":   h.flock,
+		"setlk":   h.setlk,
+		"setlk2":  h.setlk,
+		"getlk":   h.getlk,
+		"xattr":   h.xattr,
+		"xattr2":  h.xattr,
 	}
 	for k, f := range acts {
 		acts[k] = func(t *rapid.T) {
@@ -328,7 +346,8 @@ func (h *Harness) Check(t *rapid.T) {
 	}
 	live := h.m.Live()
 	h.Stats["max-inodes"] = max(h.Stats["max-inodes"], len(live))
-	require.Equal(t, len(live), rep.Inodes, "inodes in the store vs the model")
+	require.Equal(t, len(live)+len(h.openDead()), rep.Inodes, "inodes in the store vs the model (%d live, %d unlinked but open)", len(live), len(h.openDead()))
+	h.checkLocksAndXattrs(t, live)
 	links := map[*Node]int{}
 	seen := map[*Node]bool{}
 	var walk func(n *Node, p string)
@@ -425,6 +444,13 @@ var errnoNames = map[syscall.Errno]string{
 	syscall.ENAMETOOLONG: "ENAMETOOLONG",
 	syscall.ENOTEMPTY:    "ENOTEMPTY",
 	syscall.ELOOP:        "ELOOP",
+	syscall.EAGAIN:       "EAGAIN",
+	syscall.EBADF:        "EBADF",
+	syscall.ENODATA:      "ENODATA",
+	syscall.ERANGE:       "ERANGE",
+	syscall.E2BIG:        "E2BIG",
+	syscall.EOPNOTSUPP:   "EOPNOTSUPP",
+	syscall.ESTALE:       "ESTALE",
 }
 
 // ErrnoName is the symbolic name of e ("OK" for 0).

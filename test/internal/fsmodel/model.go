@@ -24,11 +24,12 @@ type Node struct {
 	Type     inode.Type
 	Mode     uint32
 	Uid, Gid uint32
-	Target   string           // symlinks
-	Children map[string]*Node // directories
-	Parent   *Node            // directories; the root is its own parent
-	Links    int              // non-directories: entries naming it
-	Dead     bool             // removed: its last link went
+	Target   string            // symlinks
+	Children map[string]*Node  // directories
+	Parent   *Node             // directories; the root is its own parent
+	Links    int               // non-directories: entries naming it
+	Dead     bool              // removed: its last link went
+	Xattrs   map[string]string // extended attributes
 }
 
 // IsDir reports whether n is a directory.

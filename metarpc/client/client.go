@@ -1,0 +1,221 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/fsmeta/fsmeta/meta"
+	"github.com/fsmeta/fsmeta/metarpc/internal/wire"
+	"github.com/fsmeta/fsmeta/metarpc/metapb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// Defaults of Options.
+const (
+	DefaultCallTimeout = 30 * time.Second
+	DefaultDialTimeout = 5 * time.Second
+)
+
+// Options configure a Client. Zero fields take the defaults.
+type Options struct {
+	// Token is the server's shared token, sent with every call as the
+	// metadata "authorization: Bearer <token>".
+	Token string
+	// TLS, if set, connects with TLS; nil is plaintext.
+	TLS *tls.Config
+	// CallTimeout bounds each call whose context has no earlier deadline
+	// (default 30 s; negative: no bound). Blocking lock waits are bounded
+	// by their context only.
+	CallTimeout time.Duration
+	// DialTimeout bounds Dial: connecting and registering the session
+	// (default 5 s).
+	DialTimeout time.Duration
+	// Description is stored with the client's session (default
+	// "metarpc client <host> pid <pid>").
+	Description string
+	// KeepaliveInterval is how often the session is renewed (default a
+	// third of the lease the server grants).
+	KeepaliveInterval time.Duration
+	// Logger receives the client's logs (default: discarded).
+	Logger *slog.Logger
+}
+
+// Client is a meta.FS served by a remote meta server. It holds one
+// connection and one session; it is safe for concurrent use.
+type Client struct {
+	addr string
+	o    Options
+	conn *grpc.ClientConn
+	rpc  metapb.MetaClient
+	log  *slog.Logger
+
+	session uint64
+	lease   time.Duration
+
+	stop     chan struct{}
+	done     chan struct{}
+	shutOnce sync.Once
+	shutErr  error
+}
+
+var _ meta.FS = (*Client)(nil)
+
+// token is the per-call credential of Options.Token.
+type token string
+
+func (t token) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+}
+
+func (token) RequireTransportSecurity() bool { return false }
+
+// Dial connects to the meta server at addr and registers a session, which
+// a background goroutine renews until Shutdown.
+func Dial(ctx context.Context, addr string, o Options) (*Client, error) {
+	if o.CallTimeout == 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Description == "" {
+		host, _ := os.Hostname()
+		o.Description = fmt.Sprintf("metarpc client %s pid %d", host, os.Getpid())
+	}
+	creds := insecure.NewCredentials()
+	if o.TLS != nil {
+		creds = credentials.NewTLS(o.TLS)
+	}
+	dopts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wire.MaxMessage), grpc.MaxCallSendMsgSize(wire.MaxMessage)),
+	}
+	if o.Token != "" {
+		dopts = append(dopts, grpc.WithPerRPCCredentials(token(o.Token)))
+	}
+	conn, err := grpc.NewClient(addr, dopts...)
+	if err != nil {
+		return nil, fmt.Errorf("metarpc: dial %s: %w", addr, err)
+	}
+	c := &Client{addr: addr, o: o, conn: conn, rpc: metapb.NewMetaClient(conn), log: o.Logger,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
+	defer cancel()
+	r, err := c.rpc.NewSession(dctx, &metapb.NewSessionRequest{Description: o.Description}, grpc.WaitForReady(true))
+	if err == nil && r.Error != nil {
+		err = wire.FromError(r.Error)
+	} else if err != nil {
+		err = c.rpcErr("NewSession", err)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("metarpc: dial %s: %w", addr, err)
+	}
+	c.session = r.Session
+	c.lease = time.Duration(r.LeaseMs) * time.Millisecond
+	go c.keepalive()
+	return c, nil
+}
+
+// Addr is the server's address.
+func (c *Client) Addr() string { return c.addr }
+
+// Session is the id of the client's session (0 if the server's store has
+// no sessions).
+func (c *Client) Session() uint64 { return c.session }
+
+func (c *Client) keepalive() {
+	defer close(c.done)
+	every := c.o.KeepaliveInterval
+	if every <= 0 {
+		every = c.lease / 3
+	}
+	if c.session == 0 || every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), max(every, time.Second))
+		r, err := c.rpc.Keepalive(ctx, &metapb.SessionRequest{Session: c.session})
+		cancel()
+		switch {
+		case err != nil:
+			c.log.Warn("session keepalive failed", "server", c.addr, "session", c.session, "err", err)
+		case r.Error != nil && r.Error.SessionExpired:
+			c.log.Error("session expired; handles and locks are gone", "server", c.addr, "session", c.session)
+			return
+		case r.Error != nil:
+			c.log.Warn("session keepalive failed", "server", c.addr, "session", c.session, "err", wire.FromError(r.Error))
+		}
+	}
+}
+
+// Shutdown ends the client's session, releasing its handles and locks,
+// stops the keepalives and closes the connection. The Client is unusable
+// afterwards; calling Shutdown again returns the first result.
+func (c *Client) Shutdown(ctx context.Context) error {
+	c.shutOnce.Do(func() {
+		close(c.stop)
+		<-c.done
+		if c.session != 0 {
+			cctx, cancel := c.callCtx(ctx)
+			r, err := c.rpc.EndSession(cctx, &metapb.SessionRequest{Session: c.session})
+			cancel()
+			switch {
+			case err != nil:
+				c.shutErr = c.rpcErr("EndSession", err)
+			case r.Error != nil && !r.Error.SessionExpired:
+				c.shutErr = wire.FromError(r.Error)
+			}
+		}
+		if err := c.conn.Close(); err != nil && c.shutErr == nil {
+			c.shutErr = err
+		}
+	})
+	return c.shutErr
+}
+
+func noCancel() {}
+
+// callCtx applies the call timeout unless ctx ends sooner.
+func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.o.CallTimeout < 0 {
+		return ctx, noCancel
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= c.o.CallTimeout {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, c.o.CallTimeout)
+}
+
+// rpcErr wraps a failed call's status.
+func (c *Client) rpcErr(method string, err error) error {
+	select {
+	case <-c.stop:
+		return fmt.Errorf("%s: %w", method, ErrClosed)
+	default:
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	return &RPCError{Method: method, Addr: c.addr, Status: st}
+}
