@@ -64,6 +64,9 @@
 // dead or past its expiry; a renewal of an expired session fails the same
 // way, a session is never revived. Close and namespace operations are not
 // fenced. Leases assume that clients' clocks agree to well within a lease.
+// A lock call runs in the session of its handle (Handle.Session, set by
+// Open); a handle of another session than the one WithSession put in the
+// context is EBADF.
 //
 // # Locks
 //

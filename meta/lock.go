@@ -46,8 +46,14 @@ const (
 )
 
 // lockSession is the session a lock call on h runs in: the handle's, or
-// the context's for a handle that names none.
+// the context's for a handle that names none. A handle of another session
+// than the one WithSession put in ctx is EBADF, so that a meta server that
+// runs each client's calls in its session cannot be handed another
+// client's handle.
 func (s *Store) lockSession(ctx context.Context, h Handle) (uint64, error) {
+	if se, ok := ctx.Value(sessionKey{}).(*Session); ok && se != nil && h.Session != 0 && h.Session != se.id {
+		return 0, syscall.EBADF
+	}
 	if h.Session != 0 {
 		return h.Session, nil
 	}

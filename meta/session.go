@@ -100,6 +100,33 @@ func (s *Store) NewSession(ctx context.Context, o SessionOptions) (*Session, err
 	}
 }
 
+// ResumeSession returns the live session id, registered earlier by this
+// or another Store (a meta server restarting while its clients' sessions
+// live on), to run calls in and renew. Unless o.NoRenew a goroutine renews
+// it; o.Lease and o.Description are ignored (the record keeps its own). A
+// session that is gone or expired is ErrSessionExpired.
+func (s *Store) ResumeSession(ctx context.Context, id uint64, o SessionOptions) (*Session, error) {
+	r, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) (*sessionRecord, error) {
+		b, found, err := tx.Get(ctx, s.l.Session(id))
+		if err != nil {
+			return nil, err
+		}
+		return s.liveSession(kv.Lookup{Value: b, Found: found}, id)
+	})
+	if err != nil {
+		return nil, pathErr("resumesession", sessPath(id), err)
+	}
+	se := &Session{s: s, id: id, lease: time.Duration(r.Lease), stop: make(chan struct{})}
+	if se.lease <= 0 {
+		se.lease = s.lease
+	}
+	if !o.NoRenew {
+		se.done = make(chan struct{})
+		go se.renewLoop(false)
+	}
+	return se, nil
+}
+
 func (s *Store) newSession(ctx context.Context, id uint64, o SessionOptions, isDefault bool) (*Session, error) {
 	lease := o.Lease
 	if lease <= 0 {
@@ -303,7 +330,8 @@ func (s *Store) scanSessions(ctx context.Context, tx kv.ReadOnlyTxn, fn func(id 
 // and the session records. Any client may call it at any time; the work is
 // done in transactions that read what they remove, so two clients
 // expiring the same session do it once. It returns how many sessions this
-// call removed.
+// call removed (a removal whose commit reply was lost and found done on
+// retry is not counted; none is counted twice).
 func (s *Store) ExpireSessions(ctx context.Context) (int, error) {
 	var ids []uint64
 	now := s.now()

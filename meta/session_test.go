@@ -181,7 +181,7 @@ func TestSession_RenewExtendsTheLease(t *testing.T) {
 }
 
 func TestSession_BackgroundRenewal(t *testing.T) {
-	s := newStoreWith(t, nil, meta.Options{Lease: 60 * time.Millisecond})
+	s := newStoreWith(t, nil, meta.Options{Lease: 1500 * time.Millisecond})
 	h := openFile(t, s, "f", meta.ORdOnly)
 	infos, err := s.Sessions(ctx)
 	require.NoError(t, err)
@@ -232,6 +232,12 @@ func TestSession_HandleOfAnotherSession(t *testing.T) {
 	forged.Session = se.ID()
 	requirePathErr(t, s.SetLk(ctx, forged, wr(0, 1, 1), false), syscall.EBADF)
 	requirePathErr(t, s.Flock(ctx, forged, 1, meta.LockRead, false), syscall.EBADF)
+	// A real handle of the default session, used in another session's ctx.
+	sctx := meta.WithSession(ctx, se)
+	requirePathErr(t, s.SetLk(sctx, h, wr(0, 1, 1), false), syscall.EBADF)
+	_, err = s.GetLk(sctx, h, wr(0, 1, 1))
+	requirePathErr(t, err, syscall.EBADF)
+	require.NoError(t, s.SetLk(ctx, h, wr(0, 1, 1), false))
 	require.NoError(t, se.Close(ctx))
 	require.NoError(t, s.Shutdown(ctx))
 }
@@ -323,4 +329,95 @@ func TestSession_ExpiryRemovesRequestRecords(t *testing.T) {
 	_, err := b.ExpireSessions(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, countKeys(t, b, qb, qe), "only B's record is left")
+}
+
+// Lockers in two stores exclude each other: a POSIX write lock and an
+// exclusive flock taken with wait are never held by two at once.
+func TestLocks_MutualExclusionAcrossStores(t *testing.T) {
+	a, b, _, _ := twoStores(t)
+	f := create(t, a, rootCred, root, "f", 0o666)
+	const workers, rounds = 4, 15
+	for _, kind := range []string{"posix", "flock"} {
+		t.Run(kind, func(t *testing.T) {
+			var mu sync.Mutex
+			inside, maxInside := 0, 0
+			var wg sync.WaitGroup
+			errs := make([]error, workers)
+			for w := range workers {
+				s := []*meta.Store{a, b}[w%2]
+				h := open(t, s, f.Ino, meta.ORdWr)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range rounds {
+						var err error
+						if kind == "posix" {
+							err = s.SetLk(ctx, h, wr(0, meta.LockEOF, uint64(w)), true)
+						} else {
+							err = s.Flock(ctx, h, uint64(w), meta.LockWrite, true)
+						}
+						if err != nil {
+							errs[w] = err
+							return
+						}
+						mu.Lock()
+						inside++
+						maxInside = max(maxInside, inside)
+						mu.Unlock()
+						time.Sleep(time.Millisecond)
+						mu.Lock()
+						inside--
+						mu.Unlock()
+						if kind == "posix" {
+							err = s.SetLk(ctx, h, un(0, meta.LockEOF, uint64(w)), false)
+						} else {
+							err = s.Flock(ctx, h, uint64(w), meta.LockUnlock, false)
+						}
+						if err != nil {
+							errs[w] = err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			require.NoError(t, errors.Join(errs...))
+			require.Equal(t, 1, maxInside, "two lockers held the lock at once")
+			ls, err := a.Locks(ctx, f.Ino)
+			require.NoError(t, err)
+			require.Empty(t, ls)
+		})
+	}
+	require.NoError(t, a.Shutdown(ctx))
+	require.NoError(t, b.Shutdown(ctx))
+}
+
+func TestSession_Resume(t *testing.T) {
+	a, b, _, cb := twoStores(t)
+	se, err := a.NewSession(ctx, meta.SessionOptions{NoRenew: true, Lease: time.Minute})
+	require.NoError(t, err)
+	f := create(t, a, rootCred, root, "f", 0o666)
+	h, err := a.Open(meta.WithSession(ctx, se), rootCred, f.Ino, meta.ORdWr)
+	require.NoError(t, err)
+	require.NoError(t, a.SetLk(ctx, h, wr(0, 9, 1), false))
+
+	// Another store (a restarted server) picks the session up.
+	re, err := b.ResumeSession(ctx, se.ID(), meta.SessionOptions{NoRenew: true})
+	require.NoError(t, err)
+	require.Equal(t, se.ID(), re.ID())
+	rctx := meta.WithSession(ctx, re)
+	require.NoError(t, b.SetLk(rctx, h, un(0, 9, 1), false))
+	h2, err := b.Open(rctx, rootCred, f.Ino, meta.ORdOnly)
+	require.NoError(t, err)
+	require.Equal(t, se.ID(), h2.Session)
+	cb.Advance(50 * time.Second)
+	require.NoError(t, re.Renew(ctx))
+	cb.Advance(50 * time.Second)
+	require.NoError(t, b.SetLk(rctx, h2, rd(0, 0, 1), false), "the renewal extended the lease")
+
+	_, err = b.ResumeSession(ctx, 12345, meta.SessionOptions{NoRenew: true})
+	requireExpired(t, err)
+	require.NoError(t, re.Close(ctx))
+	_, err = b.ResumeSession(ctx, se.ID(), meta.SessionOptions{NoRenew: true})
+	requireExpired(t, err)
 }

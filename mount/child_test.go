@@ -116,6 +116,24 @@ func runChild(args []string) int {
 			err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 			f.Close()
 		}
+	case "setlk": // path start len: F_SETLK a write lock, then exit (dropping it)
+		var f *os.File
+		f, err = os.OpenFile(a[0], os.O_RDWR, 0)
+		if err == nil {
+			lk := syscall.Flock_t{Type: syscall.F_WRLCK, Start: int64(num(2)), Len: int64(num(3))}
+			err = syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
+			f.Close()
+		}
+	case "getlk": // path start len: F_GETLK for a write lock; prints type start len pid
+		var f *os.File
+		f, err = os.OpenFile(a[0], os.O_RDWR, 0)
+		if err == nil {
+			lk := syscall.Flock_t{Type: syscall.F_WRLCK, Start: int64(num(2)), Len: int64(num(3))}
+			err = syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk)
+			f.Close()
+			typ := map[int16]string{syscall.F_RDLCK: "read", syscall.F_WRLCK: "write", syscall.F_UNLCK: "unlock"}[lk.Type]
+			out = fmt.Sprintf("%s %d %d %d", typ, lk.Start, lk.Len, lk.Pid)
+		}
 	case "renames": // root n seed: random renames among root's three dirs
 		out, err = renameStorm(a[0], num(2), uint64(num(3)))
 	default:

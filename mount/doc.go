@@ -36,6 +36,13 @@
 //   - /proc must show the pid namespace of the FUSE connection (that of the
 //     process that mounted it).
 //
+// A process that serves a mount must not start commands whose working
+// directory (exec.Cmd.Dir) or executable is inside that mount: Go's
+// forkExec changes directory and execs between clone and exec, while the
+// process cannot schedule the goroutines that would answer the kernel, and
+// both hang. Run such commands from another process, or pass paths instead
+// (git -C, tar -C).
+//
 // Concurrency: the kernel sends requests concurrently; every handler is
 // safe for concurrent use. Writes to one inode are serialized so that its
 // size in meta only grows by the writes that grow it.

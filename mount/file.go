@@ -31,6 +31,7 @@ type node struct {
 	size      uint64   // size in meta, if sizeKnown
 	sizeKnown bool
 	dirty     int64 // Unix ns of the last write whose mtime meta lacks, or 0
+	posix     bool  // POSIX locks were taken on it here: flushes drop them
 }
 
 // fileHandle is an open regular file.
@@ -263,12 +264,26 @@ func (f *fsys) flushTimes(n *node) error {
 	return nil
 }
 
+// Flush is a close(2) of a descriptor. It stores the mtime of writes, and
+// drops the POSIX locks of the closing process (the kernel's lock owner),
+// as close(2) must: the kernel keeps no record of locks a FUSE server holds
+// and sends no unlock of its own.
 func (f *fsys) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 	h := f.handle(in.Fh)
 	if h == nil {
 		return fuse.EBADF
 	}
-	return status(f.flushTimes(h.n))
+	err := f.flushTimes(h.n)
+	h.n.mu.Lock()
+	posix := h.n.posix
+	h.n.mu.Unlock()
+	if posix {
+		lerr := f.fs.SetLk(f.ctx, h.mh, meta.Lock{Type: meta.LockUnlock, Start: 0, End: meta.LockEOF, Owner: in.LockOwner}, false)
+		if err == nil {
+			err = lerr
+		}
+	}
+	return status(err)
 }
 
 func (f *fsys) Fsync(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status {

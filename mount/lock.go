@@ -120,6 +120,11 @@ func (f *fsys) setLk(cancel <-chan struct{}, in *fuse.LkIn, wait bool) fuse.Stat
 	if in.LkFlags&fuse.LK_FLOCK != 0 {
 		err = f.fs.Flock(ctx, h, in.Owner, lk.Type, wait)
 	} else {
+		if fh := f.handle(in.Fh); fh != nil && lk.Type != meta.LockUnlock {
+			fh.n.mu.Lock()
+			fh.n.posix = true
+			fh.n.mu.Unlock()
+		}
 		err = f.fs.SetLk(ctx, h, lk, wait)
 	}
 	if err != nil && wait {

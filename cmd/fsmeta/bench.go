@@ -116,7 +116,7 @@ func (a *app) benchTarget(spec string) (bench.Target, error) {
 			return bench.Target{}, err
 		}
 		return bench.Target{Name: name, NewClient: func(ctx context.Context) (meta.FS, error) {
-			return dialServer(ctx, arg, a.token, tc, "fsmeta bench")
+			return a.dial(ctx, arg, tc, "fsmeta bench")
 		}}, nil
 	}
 	return bench.Target{}, fmt.Errorf("--target %q: want memkv, config:FILE, server:ADDR or NAME=one of those", spec)

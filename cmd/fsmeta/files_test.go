@@ -146,9 +146,9 @@ func TestFileCommands_JSON(t *testing.T) {
 	require.Equal(t, [3]string{"l", "symlink", "e"}, [3]string{l.Name, l.Type, l.Target})
 
 	var rep struct {
-		OK                     bool
-		Inodes, Dirs, Entries  int
-		Problems               []any
+		OK                    bool
+		Inodes, Dirs, Entries int
+		Problems              []any
 	}
 	require.NoError(t, json.Unmarshal([]byte(must(t, append(srv, "fsck", "--json")...)), &rep))
 	require.True(t, rep.OK)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,6 +39,7 @@ type app struct {
 	insecure bool
 	uid, gid uint32
 	groups   []uint
+	timeout  time.Duration
 }
 
 const rootLong = `fsmeta drives the fsmeta metadata library: POSIX filesystem metadata as
@@ -82,6 +84,7 @@ func newRoot(a *app) *cobra.Command {
 	pf.Uint32Var(&a.uid, "uid", 0, "user id the operations run as")
 	pf.Uint32Var(&a.gid, "gid", 0, "group id the operations run as")
 	pf.UintSliceVar(&a.groups, "groups", nil, "supplementary group ids, comma-separated")
+	pf.DurationVar(&a.timeout, "timeout", 0, "bound on connecting to the meta server and on each call (default 5s to connect, 30s a call)")
 
 	root.AddCommand(
 		demoCommand(a), serveCommand(a), benchCommand(a),
@@ -199,7 +202,7 @@ func (a *app) openFS(ctx context.Context) (meta.FS, error) {
 		if err != nil {
 			return nil, err
 		}
-		return dialServer(ctx, a.server, a.token, tc, "fsmeta cli")
+		return a.dial(ctx, a.server, tc, "fsmeta cli")
 	}
 	return openStore(ctx, a.config, a.stderr)
 }

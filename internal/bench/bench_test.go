@@ -268,3 +268,30 @@ func TestRun_FailedOpEndsTheRun(t *testing.T) {
 	require.ErrorIs(t, err, syscall.EIO)
 	require.ErrorContains(t, err, "phase create")
 }
+
+func TestPlot_LinearAndLogAxes(t *testing.T) {
+	for name, spread := range map[string]float64{"linear": 3, "log": 1000} {
+		t.Run(name, func(t *testing.T) {
+			rep := &bench.Report{Items: 1, Clients: 1, Phases: []string{"mkdir", "stat"}, Modes: bench.AllModes}
+			for _, tg := range []string{"near", "far"} {
+				for _, m := range bench.AllModes {
+					v := 100.0
+					if tg == "near" {
+						v *= spread
+					}
+					rep.Results = append(rep.Results,
+						bench.Result{Target: tg, Mode: m, Phase: "mkdir", OpsPerSec: v},
+						bench.Result{Target: tg, Mode: m, Phase: "stat", OpsPerSec: 2 * v})
+				}
+			}
+			file := filepath.Join(t.TempDir(), "p.png")
+			require.NoError(t, rep.Plot(file))
+			f, err := os.Open(file)
+			require.NoError(t, err)
+			defer f.Close()
+			_, err = png.Decode(f)
+			require.NoError(t, err)
+		})
+	}
+	require.ErrorContains(t, (&bench.Report{}).Plot(filepath.Join(t.TempDir(), "x.png")), "no results")
+}

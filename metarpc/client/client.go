@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsmeta/fsmeta/meta"
@@ -64,6 +65,7 @@ type Client struct {
 	stop     chan struct{}
 	done     chan struct{}
 	shutOnce sync.Once
+	closed   atomic.Bool
 	shutErr  error
 }
 
@@ -186,6 +188,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 				c.shutErr = wire.FromError(r.Error)
 			}
 		}
+		c.closed.Store(true)
 		if err := c.conn.Close(); err != nil && c.shutErr == nil {
 			c.shutErr = err
 		}
@@ -208,10 +211,8 @@ func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFu
 
 // rpcErr wraps a failed call's status.
 func (c *Client) rpcErr(method string, err error) error {
-	select {
-	case <-c.stop:
+	if c.closed.Load() {
 		return fmt.Errorf("%s: %w", method, ErrClosed)
-	default:
 	}
 	st, ok := status.FromError(err)
 	if !ok {

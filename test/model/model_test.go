@@ -1,13 +1,18 @@
 // Package model_test is the model-based property test of meta (issue 3,
 // item 8): random create, mkdir, mknod, symlink, link, rename (with
 // NOREPLACE and EXCHANGE), unlink, rmdir, chmod and stat sequences on a
-// tiny namespace (names a, b, c; depth up to 3), mostly as root and now and
+// tiny namespace (names a, b, c; depth up to 3), with (issue 8) open and
+// close of up to three handles, flock and POSIX F_SETLK/F_GETLK on them by
+// a few owners, and set/get/list/remove of extended attributes with flags,
+// namespaces and permissions, mostly as root and now and
 // then as one of two users, run on a meta.Store over memkv (or, with FSMETA_ENGINE=custom, a real KV
 // server) and on the
 // plain POSIX model of test/internal/fsmodel. After every step the errno
 // must be Linux's and the whole tree (names, types, nlinks, modes, owners,
 // symlink targets, hard-link identity, "..") must equal the model's, with
-// meta.Check clean.
+// meta.Check clean; so must the locks (ranges merged and split as Linux
+// does; the model keeps them byte by byte) and the xattrs of every inode
+// that had some.
 //
 // Sizes: 500 sequences of about 100 steps by default, 100 under -race;
 // -rapid.checks and -rapid.steps (or RAPID_CHECKS, RAPID_STEPS) override

@@ -225,5 +225,5 @@ func (r *Remote) Unwrap() []error {
 // that has expired).
 func Expired(op string, session uint64) *metapb.Error {
 	return &metapb.Error{Kind: metapb.Error_KIND_PATH, Op: op, Path: []byte(fmt.Sprintf("session %d", session)),
-		SessionExpired: true, Message: fmt.Sprintf("%v: unknown or expired on this server", ErrSessionExpired)}
+		Errno: uint32(meta.Errno(ErrSessionExpired)), SessionExpired: true, Message: fmt.Sprintf("%v: unknown or expired on this server", ErrSessionExpired)}
 }

@@ -2,6 +2,10 @@
 // Linux's errno rules, and a pgregory.net/rapid state machine that runs
 // random operations on a meta.Store and on the model side by side.
 //
+// It also models extended attributes (Linux's namespace and permission
+// rules) and file locks (locks.go): POSIX locks byte by byte per owner,
+// flock locks per holder.
+//
 // The model is the oracle of the model-based tests under test/: it knows
 // nothing of transactions, keys or retries. Each operation returns the
 // errno Linux returns for it (checks in the order fs/namei.c makes them)
