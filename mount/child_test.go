@@ -1,6 +1,7 @@
 package mount_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,14 +16,41 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runChild runs one command in a child process and prints "errno N" (0 for
-// success), then any output of the command. The exit status is nonzero
-// only for a malformed command.
+// runChild runs commands in a child process: one command, or "batch" and
+// a JSON list of commands. For each it prints "errno N" (0 for success),
+// and the command's output on the next line (quoted for a batch). The exit
+// status is nonzero only for a malformed command.
 func runChild(args []string) int {
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "no command")
 		return 2
 	}
+	if args[0] == "batch" {
+		var cmds [][]string
+		if err := json.Unmarshal([]byte(args[1]), &cmds); err != nil {
+			fmt.Fprintln(os.Stderr, "bad batch:", err)
+			return 2
+		}
+		for _, c := range cmds {
+			code, out, ok := doChild(c)
+			if !ok {
+				return 2
+			}
+			fmt.Printf("errno %d\n%s\n", code, strconv.Quote(out))
+		}
+		return 0
+	}
+	code, out, ok := doChild(args)
+	if !ok {
+		return 2
+	}
+	fmt.Printf("errno %d\n%s\n", code, out)
+	return 0
+}
+
+// doChild runs one command, reporting its errno and output; ok is false
+// for an unknown command.
+func doChild(args []string) (code syscall.Errno, output string, ok bool) {
 	num := func(i int) int {
 		v, err := strconv.ParseInt(args[i], 0, 64)
 		if err != nil {
@@ -138,10 +166,9 @@ func runChild(args []string) int {
 		out, err = renameStorm(a[0], num(2), uint64(num(3)))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown command", args[0])
-		return 2
+		return 0, "", false
 	}
-	fmt.Printf("errno %d\n%s\n", meta.Errno(err), out)
-	return 0
+	return meta.Errno(err), out, true
 }
 
 func asExit(err error, ee **exec.ExitError) bool {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -202,6 +203,33 @@ func as(tb testing.TB, uid, gid uint32, groups []uint32, args ...string) (syscal
 	require.NoError(tb, err, "child %v said %q", args, out)
 	rest = after
 	return syscall.Errno(n), strings.TrimSpace(rest)
+}
+
+// childResult is what one command of a batch reported.
+type childResult struct {
+	errno syscall.Errno
+	out   string
+}
+
+// asBatch runs the commands in one child process as uid, gid and groups
+// (a process per command is slow under the race detector).
+func asBatch(tb testing.TB, uid, gid uint32, groups []uint32, cmds [][]string) []childResult {
+	tb.Helper()
+	b, err := json.Marshal(cmds)
+	require.NoError(tb, err)
+	out := child(tb, &syscall.Credential{Uid: uid, Gid: gid, Groups: groups}, "batch", string(b))
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(tb, lines, 2*len(cmds), "child output %q", out)
+	res := make([]childResult, len(cmds))
+	for i := range cmds {
+		var n int
+		_, err := fmt.Sscanf(lines[2*i], "errno %d", &n)
+		require.NoError(tb, err, "child %v said %q", cmds[i], lines[2*i])
+		o, err := strconv.Unquote(lines[2*i+1])
+		require.NoError(tb, err)
+		res[i] = childResult{syscall.Errno(n), o}
+	}
+	return res
 }
 
 // child re-executes the test binary to run args (runChild) with cred (nil:

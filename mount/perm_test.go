@@ -1,6 +1,7 @@
 package mount_test
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"syscall"
@@ -62,9 +63,31 @@ func TestMount_Permissions(t *testing.T) {
 		{"link into a 0700 dir", alice, nil, []string{"link", e.path("pub", "w"), e.path("priv", "w")}, syscall.EACCES},
 		{"symlink in a 0777 dir", alice, nil, []string{"symlink", "target", e.path("pub", "sl")}, 0},
 	}
-	for _, c := range cases {
-		got, out := as(t, c.uid, c.uid, c.groups, c.args...)
-		require.Equal(t, c.want, got, "%s: %v (output %q)", c.name, c.args, out)
+	// One child process per identity, running its cases in order.
+	type who struct {
+		uid    uint32
+		groups string
+	}
+	batches := map[who][]int{}
+	var order []who
+	for i, c := range cases {
+		w := who{c.uid, fmt.Sprint(c.groups)}
+		if _, ok := batches[w]; !ok {
+			order = append(order, w)
+		}
+		batches[w] = append(batches[w], i)
+	}
+	for _, w := range order {
+		idx := batches[w]
+		var cmds [][]string
+		for _, i := range idx {
+			cmds = append(cmds, cases[i].args)
+		}
+		res := asBatch(t, w.uid, w.uid, cases[idx[0]].groups, cmds)
+		for k, i := range idx {
+			c := cases[i]
+			require.Equal(t, c.want, res[k].errno, "%s: %v (output %q)", c.name, c.args, res[k].out)
+		}
 	}
 
 	var st syscall.Stat_t
@@ -81,28 +104,39 @@ func TestMount_StickyDir(t *testing.T) {
 	e := mountT(t)
 	require.NoError(t, os.Mkdir(e.path("tmp"), 0o777))
 	require.NoError(t, syscall.Chmod(e.path("tmp"), 0o1777))
-	got, _ := as(t, bob, bob, nil, "create", e.path("tmp", "bobs"), "0666")
-	require.Equal(t, syscall.Errno(0), got)
+	res := asBatch(t, bob, bob, nil, [][]string{
+		{"create", e.path("tmp", "bobs"), "0666"},
+		{"mkdir", e.path("tmp", "bobsdir"), "0777"},
+	})
+	require.Equal(t, []childResult{{0, ""}, {0, ""}}, res)
 	require.NoError(t, os.Chmod(e.path("tmp", "bobs"), 0o666)) // past bob's umask
-	got, _ = as(t, bob, bob, nil, "mkdir", e.path("tmp", "bobsdir"), "0777")
-	require.Equal(t, syscall.Errno(0), got)
 
-	got, _ = as(t, alice, alice, nil, "unlink", e.path("tmp", "bobs"))
-	require.Equal(t, syscall.EPERM, got, "unlink another's file in a sticky dir")
-	got, _ = as(t, alice, alice, nil, "rename", e.path("tmp", "bobs"), e.path("tmp", "alices"))
-	require.Equal(t, syscall.EPERM, got, "rename another's file in a sticky dir")
-	got, _ = as(t, alice, alice, nil, "rmdir", e.path("tmp", "bobsdir"))
-	require.Equal(t, syscall.EPERM, got, "rmdir another's dir in a sticky dir")
-	got, _ = as(t, alice, alice, nil, "append", e.path("tmp", "bobs"), "alice was here")
-	require.Equal(t, syscall.Errno(0), got, "write a 0666 file in a sticky dir")
-	got, _ = as(t, bob, bob, nil, "unlink", e.path("tmp", "bobs"))
-	require.Equal(t, syscall.Errno(0), got, "the owner unlinks")
-	got, _ = as(t, bob, bob, nil, "rmdir", e.path("tmp", "bobsdir"))
-	require.Equal(t, syscall.Errno(0), got)
+	res = asBatch(t, alice, alice, nil, [][]string{
+		{"unlink", e.path("tmp", "bobs")},
+		{"rename", e.path("tmp", "bobs"), e.path("tmp", "alices")},
+		{"rmdir", e.path("tmp", "bobsdir")},
+		{"append", e.path("tmp", "bobs"), "alice was here"},
+		{"create", e.path("tmp", "alices"), "0644"},
+	})
+	require.Equal(t, syscall.EPERM, res[0].errno, "unlink another's file in a sticky dir")
+	require.Equal(t, syscall.EPERM, res[1].errno, "rename another's file in a sticky dir")
+	require.Equal(t, syscall.EPERM, res[2].errno, "rmdir another's dir in a sticky dir")
+	require.Equal(t, syscall.Errno(0), res[3].errno, "write a 0666 file in a sticky dir")
+	require.Equal(t, syscall.Errno(0), res[4].errno, "create in a sticky dir")
+
+	res = asBatch(t, bob, bob, nil, [][]string{
+		{"unlink", e.path("tmp", "alices")},
+		{"unlink", e.path("tmp", "bobs")},
+		{"rmdir", e.path("tmp", "bobsdir")},
+	})
+	require.Equal(t, syscall.EPERM, res[0].errno, "bob unlinks alice's file")
+	require.Equal(t, syscall.Errno(0), res[1].errno, "the owner unlinks")
+	require.Equal(t, syscall.Errno(0), res[2].errno, "the owner removes its dir")
+	require.Equal(t, "x", readFile(t, e.path("tmp", "alices")))
 }
 
-// TestMount_Exec runs a binary from the mount as another user: execute
-// permission counts, not read.
+// TestMount_Exec runs binaries from the mount: execute permission counts,
+// not read.
 func TestMount_Exec(t *testing.T) {
 	e := mountT(t)
 	bin, err := os.ReadFile("/bin/true")
@@ -110,18 +144,21 @@ func TestMount_Exec(t *testing.T) {
 		t.Skipf("no /bin/true to run: %v", err)
 	}
 	require.NoError(t, os.Mkdir(e.path("bin"), 0o755))
-	p := e.path("bin", "true")
-	require.NoError(t, os.WriteFile(p, bin, 0o711))
-	require.NoError(t, os.Chmod(p, 0o711))
-	got, out := as(t, alice, alice, nil, "exec", p)
-	require.Equal(t, syscall.Errno(0), got, "exec a 0711 binary: %s", out)
-	require.Equal(t, "", out, "exit status 0")
-	require.NoError(t, os.Chmod(p, 0o700))
-	got, _ = as(t, alice, alice, nil, "exec", p)
-	require.Equal(t, syscall.EACCES, got, "exec a 0700 binary of root")
-	got, _ = as(t, 0, 0, nil, "exec", p)
-	require.Equal(t, syscall.Errno(0), got, "root execs a 0700 binary")
-	require.NoError(t, os.Chmod(p, 0o600))
-	got, _ = as(t, 0, 0, nil, "exec", p)
-	require.Equal(t, syscall.EACCES, got, "not even root execs a file without x bits")
+	for _, m := range []os.FileMode{0o711, 0o700, 0o600} {
+		p := e.path("bin", "true"+m.String())
+		require.NoError(t, os.WriteFile(p, bin, m))
+		require.NoError(t, os.Chmod(p, m))
+	}
+	res := asBatch(t, alice, alice, nil, [][]string{
+		{"exec", e.path("bin", "true"+os.FileMode(0o711).String())},
+		{"exec", e.path("bin", "true"+os.FileMode(0o700).String())},
+	})
+	require.Equal(t, childResult{0, ""}, res[0], "alice execs a 0711 binary")
+	require.Equal(t, syscall.EACCES, res[1].errno, "alice execs a 0700 binary of root")
+	res = asBatch(t, 0, 0, nil, [][]string{
+		{"exec", e.path("bin", "true"+os.FileMode(0o700).String())},
+		{"exec", e.path("bin", "true"+os.FileMode(0o600).String())},
+	})
+	require.Equal(t, childResult{0, ""}, res[0], "root execs a 0700 binary")
+	require.Equal(t, syscall.EACCES, res[1].errno, "not even root execs a file without x bits")
 }

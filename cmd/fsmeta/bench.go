@@ -174,14 +174,14 @@ func (a *app) bench(ctx context.Context, f benchFlags) error {
 		return exitCode(1)
 	}
 	if f.asJSON {
-		if err := rep.WriteJSON(a.stdout); err != nil {
-			return err
-		}
+		err = rep.WriteJSON(a.stdout)
 	} else {
 		fmt.Fprintf(a.stdout, "fsmeta bench: %d items x %d clients, %s directories\n", f.items, f.clients, strings.Join(rep.Modes, " and "))
-		if err := rep.WriteTable(a.stdout); err != nil {
-			return err
-		}
+		err = rep.WriteTable(a.stdout)
+	}
+	if err != nil {
+		a.failf("bench", "write the report: %v", err)
+		return exitCode(1)
 	}
 	if f.plot != "" {
 		if err := rep.Plot(f.plot); err != nil {

@@ -101,7 +101,9 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// run executes one command line and returns the exit status.
+// run executes one command line and returns the exit status: commands end
+// with exitCode after printing their own errors; any other error is cobra's
+// (unknown command or flag, wrong argument count) or a usageError, status 2.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{ctx: ctx, stdout: stdout, stderr: stderr}
 	root := newRoot(a)
