@@ -233,7 +233,10 @@ func TestMount_MvStorm(t *testing.T) {
 	e := mountT(t)
 	root := e.path("storm")
 	buildStorm(t, root)
-	const procs, ops = 4, 300
+	procs, ops := 4, 300
+	if raceEnabled {
+		ops = 100
+	}
 	var cmds []*exec.Cmd
 	var outs []*bytes.Buffer
 	for i := 0; i < procs; i++ {

@@ -162,6 +162,8 @@ func newServer(store *meta.Store, db kv.Engine, m *metrics, cfg Config) (*Server
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(wire.MaxMessage),
 		grpc.MaxSendMsgSize(wire.MaxMessage),
+		grpc.InitialWindowSize(wire.Window),
+		grpc.InitialConnWindowSize(wire.Window),
 		grpc.ChainUnaryInterceptor(s.intercept),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	}

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,4 +273,47 @@ func FuzzService(f *testing.F) {
 			require.NotEqual(t, codes.Unknown, c, "%v", err)
 		}
 	})
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Requests are logged at debug level with their result; "serving" carries
+// the address.
+func TestServer_Logs(t *testing.T) {
+	var buf syncBuffer
+	srv, err := New(newStore(t), Config{Addr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	require.NoError(t, err)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx) }()
+	require.Eventually(t, func() bool { return srv.Addr() != "" }, 10*time.Second, 10*time.Millisecond)
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	r, err := metapb.NewMetaClient(conn).Lookup(ctx, &metapb.LookupRequest{Cred: root, Parent: 1, Name: []byte("nope")})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, r.Error.Errno)
+	cancel()
+	require.NoError(t, <-done)
+	out := buf.String()
+	require.Contains(t, out, "msg=serving addr="+srv.Addr())
+	require.Contains(t, out, "level=DEBUG msg=request op=Lookup result=ENOENT")
+	require.Contains(t, out, "msg=stopped")
 }

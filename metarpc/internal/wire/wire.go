@@ -32,6 +32,9 @@ const (
 	MaxGroups     = 65536 // Linux's NGROUPS_MAX
 	MaxReadDir    = 8192  // entries in one ReadDir page
 	MaxMessage    = 16 << 20
+	// Window is the fixed gRPC flow-control window of both sides (which
+	// also turns off bandwidth-probing pings).
+	Window = 4 << 20
 )
 
 // ErrSessionExpired is what a session-expired error on the wire unwraps

@@ -68,9 +68,9 @@ func TestError_WithoutErrnoIsAStatus(t *testing.T) {
 		fmt.Errorf("x: %w", kv.ErrConflict):                               codes.Aborted,
 		context.Canceled:                                                  codes.Canceled,
 		fmt.Errorf("x: %w", context.DeadlineExceeded):                     codes.DeadlineExceeded,
-		kv.ErrTimeout:                                                     codes.DeadlineExceeded,
-		kv.ErrThrottled:                                                   codes.ResourceExhausted,
-		errors.New("something else"):                                      codes.Internal,
+		kv.ErrTimeout:                codes.DeadlineExceeded,
+		kv.ErrThrottled:              codes.ResourceExhausted,
+		errors.New("something else"): codes.Internal,
 	} {
 		require.Nil(t, Error(err), "%v", err)
 		require.Equal(t, want, Code(err), "%v", err)
