@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 	if exeDir != "" {
 		os.RemoveAll(exeDir)
 	}
+	if home != "" {
+		os.RemoveAll(home)
+	}
 	os.Exit(code)
 }
 
