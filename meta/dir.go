@@ -104,9 +104,15 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 	}
 	h := Handle{Ino: ino, ID: s.handleID.Add(1), Session: se.id}
 	err = s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
-		ls, err := kv.GetMany(ctx, tx, false, s.l.Session(se.id), s.l.Inode(ino))
+		ls, err := kv.GetMany(ctx, tx, false, s.l.Session(se.id), s.l.Inode(ino), s.l.Handle(ino, h.ID))
 		if err != nil {
 			return err
+		}
+		if ls[2].Found {
+			// An earlier attempt committed (its reply was lost): the
+			// handle id is this call's own. Checking again could fail on
+			// a change made since, leaving the handle open.
+			return nil
 		}
 		if _, err := s.liveSession(ls[0], se.id); err != nil {
 			return err
@@ -141,11 +147,21 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 func (s *Store) Close(ctx context.Context, h Handle) error {
 	err := s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
 		hk := s.l.Handle(h.Ino, h.ID)
-		ls, err := kv.GetMany(ctx, tx, false, hk, s.l.SessionLocks(h.Session, lockFlock, h.Ino))
+		ls, err := kv.GetMany(ctx, tx, false, hk, s.l.SessionLocks(h.Session, lockFlock, h.Ino),
+			s.l.SessionHandle(h.Session, h.Ino, h.ID))
 		if err != nil {
 			return err
 		}
 		if !ls[0].Found {
+			if ls[2].Found {
+				// Dropped with its directory by rmdir, which leaves the
+				// session's index entries: remove them now rather than
+				// at the end of the session.
+				tx.Clear(s.l.SessionHandle(h.Session, h.Ino, h.ID))
+				if ls[1].Found {
+					return s.clearFlockIndex(ctx, tx, h.Ino, h.Session)
+				}
+			}
 			return nil
 		}
 		sid, _, _ := parseHandle(ls[0].Value)
@@ -162,18 +178,28 @@ func (s *Store) Close(ctx context.Context, h Handle) error {
 			return err
 		}
 		if flocks {
-			b, e := s.l.LockRange(h.Ino, lockFlock, sid)
-			res, err := tx.SnapshotGetRange(ctx, kv.FirstGreaterOrEqual(b), kv.FirstGreaterOrEqual(e), 1)
-			if err != nil {
-				return err
-			}
-			if len(res.KVs) == 0 {
-				tx.Clear(s.l.SessionLocks(sid, lockFlock, h.Ino))
-			}
+			return s.clearFlockIndex(ctx, tx, h.Ino, sid)
 		}
 		return nil
 	})
 	return pathErr("close", inoPath(h.Ino), err)
+}
+
+// clearFlockIndex removes session sid's flock index entry of ino unless
+// the session still holds a flock lock there. The read takes a conflict:
+// an unlock of the session's last other flock committing meanwhile must
+// make the caller retry, or the entry would outlive every lock it stands
+// for.
+func (s *Store) clearFlockIndex(ctx context.Context, tx kv.ReadWriteTxn, ino, sid uint64) error {
+	b, e := s.l.LockRange(ino, lockFlock, sid)
+	res, err := tx.GetRange(ctx, kv.FirstGreaterOrEqual(b), kv.FirstGreaterOrEqual(e), 1)
+	if err != nil {
+		return err
+	}
+	if len(res.KVs) == 0 {
+		tx.Clear(s.l.SessionLocks(sid, lockFlock, ino))
+	}
+	return nil
 }
 
 // closeHandleTx removes handle hid of ino, owned by session sid, with its
