@@ -222,29 +222,35 @@ var SkipDir = fs.SkipDir
 // Walk visits root and everything below it in lexical order, depth first,
 // without following symlinks. Each directory page is its own snapshot.
 func (s *Store) Walk(ctx context.Context, c Cred, root string, fn WalkFunc) error {
-	a, err := s.Lstat(ctx, c, root)
+	return WalkFS(ctx, s, c, root, fn)
+}
+
+// WalkFS is Walk over any FS, built from its Lstat, ReadDir and GetAttr;
+// implementations of FS use it for their Walk.
+func WalkFS(ctx context.Context, fsys FS, c Cred, root string, fn WalkFunc) error {
+	a, err := fsys.Lstat(ctx, c, root)
 	if err != nil {
 		return fn(root, a, err)
 	}
-	err = s.walk(ctx, c, path.Clean("/"+root), a, fn)
+	err = walk(ctx, fsys, c, path.Clean("/"+root), a, fn)
 	if errors.Is(err, SkipDir) {
 		return nil
 	}
 	return err
 }
 
-func (s *Store) walk(ctx context.Context, c Cred, p string, a Attr, fn WalkFunc) error {
+func walk(ctx context.Context, fsys FS, c Cred, p string, a Attr, fn WalkFunc) error {
 	if err := fn(p, a, nil); err != nil || !a.IsDir() {
 		return err
 	}
 	cursor := ""
 	for {
-		ents, next, err := s.ReadDir(ctx, c, a.Ino, cursor, 0)
+		ents, next, err := fsys.ReadDir(ctx, c, a.Ino, cursor, 0)
 		if err != nil {
 			return fn(p, a, err)
 		}
 		for _, e := range ents {
-			ca, err := s.GetAttr(ctx, c, e.Ino)
+			ca, err := fsys.GetAttr(ctx, c, e.Ino)
 			if errors.Is(err, syscall.ENOENT) {
 				continue // removed since the listing
 			}
@@ -255,7 +261,7 @@ func (s *Store) walk(ctx context.Context, c Cred, p string, a Attr, fn WalkFunc)
 				}
 				continue
 			}
-			if err := s.walk(ctx, c, cp, ca, fn); err != nil {
+			if err := walk(ctx, fsys, c, cp, ca, fn); err != nil {
 				if errors.Is(err, SkipDir) && ca.IsDir() {
 					continue
 				}

@@ -2,9 +2,7 @@ package client
 
 import (
 	"context"
-	"errors"
 	"io/fs"
-	"path"
 	"strconv"
 	"syscall"
 
@@ -315,49 +313,5 @@ func (c *Client) Check(ctx context.Context) (*meta.Report, error) {
 // GetAttr: root and everything below it in lexical order, depth first,
 // without following symlinks; each directory page is its own snapshot.
 func (c *Client) Walk(ctx context.Context, cr meta.Cred, root string, fn meta.WalkFunc) error {
-	a, err := c.Lstat(ctx, cr, root)
-	if err != nil {
-		return fn(root, a, err)
-	}
-	err = c.walk(ctx, cr, path.Clean("/"+root), a, fn)
-	if errors.Is(err, meta.SkipDir) {
-		return nil
-	}
-	return err
-}
-
-func (c *Client) walk(ctx context.Context, cr meta.Cred, p string, a meta.Attr, fn meta.WalkFunc) error {
-	if err := fn(p, a, nil); err != nil || !a.IsDir() {
-		return err
-	}
-	cursor := ""
-	for {
-		ents, next, err := c.ReadDir(ctx, cr, a.Ino, cursor, 0)
-		if err != nil {
-			return fn(p, a, err)
-		}
-		for _, e := range ents {
-			ca, err := c.GetAttr(ctx, cr, e.Ino)
-			if errors.Is(err, syscall.ENOENT) {
-				continue // removed since the listing
-			}
-			cp := path.Join(p, e.Name)
-			if err != nil {
-				if err := fn(cp, ca, err); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := c.walk(ctx, cr, cp, ca, fn); err != nil {
-				if errors.Is(err, meta.SkipDir) && ca.IsDir() {
-					continue
-				}
-				return err
-			}
-		}
-		if next == "" {
-			return nil
-		}
-		cursor = next
-	}
+	return meta.WalkFS(ctx, c, cr, root, fn)
 }
