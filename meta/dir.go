@@ -108,7 +108,7 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 		if err != nil {
 			return err
 		}
-		if ls[2].Found {
+		if sid, _, ok := parseHandle(ls[2].Value); ls[2].Found && ok && sid == se.id {
 			// An earlier attempt committed (its reply was lost): the
 			// handle id is this call's own. Checking again could fail on
 			// a change made since, leaving the handle open.
@@ -143,7 +143,9 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 // Close releases h and the flock locks held through it. If the inode lost
 // its last link while open and h was its last handle, the inode is deleted
 // now. Closing a handle that is already closed (or was closed by the
-// expiry of its session) does nothing. Close works in an expired session.
+// expiry of its session) does nothing, except that a handle dropped by the
+// rmdir of its directory loses its session index entries. Close works in
+// an expired session.
 func (s *Store) Close(ctx context.Context, h Handle) error {
 	err := s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
 		hk := s.l.Handle(h.Ino, h.ID)

@@ -257,3 +257,101 @@ func TestReview_CloseAfterRmdirLeavesNoIndex(t *testing.T) {
 	require.Equal(t, 0, indexKeys(t, s), "index entries of a closed handle")
 	require.NoError(t, s.Shutdown(ctx))
 }
+
+// Two clients running flock, POSIX lock and close calls concurrently in one
+// session on one inode leave the session's index exact: once every handle
+// is closed and every POSIX lock released, no index entry remains, and no
+// lock or handle was ever left unindexed (Check, at cleanup).
+func TestReview_ConcurrentLockCallsKeepTheIndexExact(t *testing.T) {
+	db := newHookDB(t)
+	s := newStoreWith(t, db, meta.Options{})
+	other := openStore(t, db.Engine, meta.Options{NoCreate: true})
+	f := create(t, s, rootCred, root, "f", 0o644)
+	open(t, s, f.Ino, meta.ORdOnly) // registers s's default session
+	const workers, rounds = 4, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := s
+			if w%2 == 1 {
+				st = other
+			}
+			owner := uint64(w + 1)
+			for i := range rounds {
+				// Handles are opened in s's session; other works through
+				// them as a second client of that session would.
+				h, err := s.Open(ctx, rootCred, f.Ino, meta.ORdWr)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_ = st.Flock(ctx, h, owner, meta.LockRead, false)
+				_ = st.SetLk(ctx, h, rd(uint64(i%5), uint64(i%5)+3, owner), false)
+				if i%3 == 0 {
+					_ = st.Flock(ctx, h, owner, meta.LockUnlock, false)
+				}
+				if err := st.Close(ctx, h); err != nil {
+					errs <- err
+					return
+				}
+				if err := st.SetLk(ctx, h, un(0, meta.LockEOF, owner), false); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	requireClean(t, s)
+	ls, err := s.Locks(ctx, f.Ino)
+	require.NoError(t, err)
+	require.Empty(t, ls)
+	require.Equal(t, 1, indexKeys(t, s), "only the first handle stays indexed")
+	require.NoError(t, s.Shutdown(ctx))
+}
+
+// Closing a session while its goroutines open, lock and the file is
+// unlinked leaves no handle, lock or inode behind.
+func TestReview_SessionCloseRacingOpens(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		s := newStore(t)
+		se, err := s.NewSession(ctx, meta.SessionOptions{NoRenew: true})
+		require.NoError(t, err)
+		f := create(t, s, rootCred, root, "f", 0o644)
+		sctx := meta.WithSession(ctx, se)
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 20; i++ {
+					h, err := s.Open(sctx, rootCred, f.Ino, meta.ORdWr)
+					if err != nil {
+						return
+					}
+					_ = s.SetLk(sctx, h, wr(uint64(w*10), uint64(w*10+5), uint64(w)), false)
+					_ = s.Flock(sctx, h, uint64(w), meta.LockRead, false)
+				}
+			}()
+		}
+		if round%2 == 0 {
+			require.NoError(t, s.Unlink(ctx, rootCred, root, "f"))
+		}
+		require.NoError(t, se.Close(ctx))
+		wg.Wait()
+		requireClean(t, s)
+		ls, err := s.Locks(ctx, f.Ino)
+		require.NoError(t, err)
+		require.Empty(t, ls)
+		if round%2 == 0 {
+			requireGone(t, s, f.Ino)
+		}
+	}
+}
