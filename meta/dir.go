@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"errors"
 	"syscall"
 
 	"github.com/fsmeta/fsmeta/dirent"
@@ -98,9 +99,26 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 	default:
 		mask = accessR | accessW
 	}
+	_, explicit := ctx.Value(sessionKey{}).(*Session)
+	for attempt := 0; ; attempt++ {
+		h, se, err := s.open(ctx, c, ino, flags, mask)
+		if err != nil && errors.Is(err, ErrSessionExpired) && se != nil {
+			s.sessionLost(se)
+			if !explicit && attempt == 0 {
+				continue // the default session expired: open in a new one
+			}
+		}
+		if err != nil {
+			return Handle{}, pathErr("open", inoPath(ino), err)
+		}
+		return h, nil
+	}
+}
+
+func (s *Store) open(ctx context.Context, c Cred, ino uint64, flags int, mask uint32) (Handle, *Session, error) {
 	se, err := s.session(ctx)
 	if err != nil {
-		return Handle{}, pathErr("open", inoPath(ino), err)
+		return Handle{}, nil, err
 	}
 	h := Handle{Ino: ino, ID: s.handleID.Add(1), Session: se.id}
 	err = s.update(ctx, func(ctx context.Context, tx kv.ReadWriteTxn) error {
@@ -135,9 +153,9 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 		return nil
 	})
 	if err != nil {
-		return Handle{}, pathErr("open", inoPath(ino), err)
+		return Handle{}, se, err
 	}
-	return h, nil
+	return h, se, nil
 }
 
 // Close releases h and the flock locks held through it. If the inode lost

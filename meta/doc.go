@@ -50,7 +50,11 @@
 // with NoRenew, renewed on the client's keepalives); WithSession runs Open
 // and lock calls in one. Sessions renew in the background every Lease/3
 // unless NoRenew; the default session's goroutine also runs an expiry pass
-// about once a lease. Shutdown closes the default session.
+// about once a lease. Shutdown closes the default session. If the default
+// session expires under a live store (a stall longer than the lease), its
+// handles and locks are gone and calls through them stay fenced
+// (ErrSessionExpired); the store's next Open registers a fresh default
+// session.
 //
 // ExpireSessions, callable by any client, expires sessions whose lease ran
 // out by its clock: the first transaction marks the record dead (from then
@@ -82,7 +86,8 @@
 // poll with backoff (1 ms to 100 ms) instead of queueing, so there is no
 // fairness and no deadlock detection (no EDEADLK); Close releases the
 // handle's flock locks but not its owner's POSIX locks (Linux drops them
-// on any close by the owner; FUSE sends that as an explicit unlock); a
+// on any close by the owner; a FUSE server does that itself on FLUSH, which
+// carries the lock owner, as package mount does); a
 // lock call checks the handle is open and, for POSIX read and write locks,
 // its access mode (EBADF), while an unlock works through a closed handle;
 // GetLk reports the conflicting lock with the lowest start. Locks go with

@@ -242,9 +242,9 @@ func (s *Store) flock(ctx context.Context, h Handle, owner uint64, typ LockType,
 // ctx's error). A read lock needs h open for reading, a write lock for
 // writing (EBADF otherwise); an unlock works on a closed handle too. A bad
 // type or Start > End is EINVAL; a call in an expired session is
-// ErrSessionExpired. Locks stay after Close(h) (FUSE sends an explicit
-// unlock when a process closes the file); they go with an unlock, the end
-// of the session, or the inode.
+// ErrSessionExpired. Locks stay after Close(h) (a FUSE server drops the
+// closing owner's POSIX locks itself when the kernel sends FLUSH, as package
+// mount does); they go with an unlock, the end of the session, or the inode.
 func (s *Store) SetLk(ctx context.Context, h Handle, lk Lock, wait bool) error {
 	err := s.setLk(ctx, h, lk, wait)
 	return pathErr("setlk", inoPath(h.Ino), err)

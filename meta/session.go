@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +44,10 @@ type Session struct {
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{} // closed when the renewal goroutine ends; nil without one
+	// lost is set once the session is known to be expired (its renewal
+	// or an Open found it so). A lost default session is replaced by a
+	// new one on the next Open.
+	lost atomic.Bool
 }
 
 // ID is the session's id (Handle.Session, Lock.Session).
@@ -70,16 +75,38 @@ func (s *Store) session(ctx context.Context) (*Session, error) {
 	if s.shut {
 		return nil, fmt.Errorf("store shut down: %w", ErrSessionExpired)
 	}
-	if s.defSess != nil {
+	if s.defSess != nil && !s.defSess.lost.Load() {
 		return s.defSess, nil
 	}
-	se, err := s.newSession(ctx, s.client, SessionOptions{}, true)
+	var se *Session
+	var err error
+	if s.defSess == nil {
+		se, err = s.newSession(ctx, s.client, SessionOptions{}, true)
+	} else {
+		// The default session expired (a stall longer than its lease):
+		// its handles and locks are gone, and calls through them stay
+		// fenced. New opens run in a fresh session.
+		s.defSess.stopOnce.Do(func() { close(s.defSess.stop) })
+		for {
+			id := rand.Uint64()
+			if id == 0 {
+				continue
+			}
+			se, err = s.newSession(ctx, id, SessionOptions{}, true)
+			if !errors.Is(err, errSessionIDTaken) {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	s.defSess = se
 	return se, nil
 }
+
+// sessionLost records that se was found expired.
+func (s *Store) sessionLost(se *Session) { se.lost.Store(true) }
 
 var errSessionIDTaken = errors.New("session id in use")
 
@@ -188,6 +215,7 @@ func (se *Session) renewLoop(expire bool) {
 		}
 		cancel()
 		if errors.Is(err, ErrSessionExpired) {
+			se.lost.Store(true)
 			return
 		}
 	}

@@ -113,10 +113,17 @@ func TestSession_ExclusiveLockBlocksOtherClientUntilExpiry(t *testing.T) {
 	requireExpired(t, a.Flock(ctx, ha, 1, meta.LockUnlock, false))
 	_, err = a.GetLk(ctx, ha, rd(0, 1, 1))
 	requireExpired(t, err)
-	g := create(t, a, rootCred, root, "g", 0o666)
-	_, err = a.Open(ctx, rootCred, g.Ino, meta.ORdOnly)
-	requireExpired(t, err)
 	require.NoError(t, a.Close(ctx, ha), "closing a handle the expiry closed is fine")
+
+	// A's next Open registers a fresh default session; the old handle
+	// stays fenced, the new one locks.
+	g := create(t, a, rootCred, root, "g", 0o666)
+	hg, err := a.Open(ctx, rootCred, g.Ino, meta.ORdWr)
+	require.NoError(t, err)
+	require.NotEqual(t, ha.Session, hg.Session)
+	require.NoError(t, a.Flock(ctx, hg, 1, meta.LockWrite, false))
+	requireExpired(t, a.Flock(ctx, ha, 1, meta.LockWrite, false))
+	require.NoError(t, a.Close(ctx, hg))
 }
 
 func TestSession_WaiterGetsLockWhenHolderExpires(t *testing.T) {
