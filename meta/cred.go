@@ -30,26 +30,38 @@ const (
 
 // access checks mask (accessR|W|X) on n as Linux's generic_permission does.
 func access(c Cred, n *inode.Inode, mask uint32) error {
-	if c.Uid == 0 {
-		// Root may do anything except execute a file with no x bit at all.
-		if mask&accessX != 0 && n.Type != inode.TypeDir && n.Mode&0o111 == 0 {
-			return syscall.EACCES
-		}
-		return nil
-	}
-	var bits uint32
-	switch {
-	case c.Uid == n.Uid:
-		bits = n.Mode >> 6
-	case c.inGroup(n.Gid):
-		bits = n.Mode >> 3
-	default:
-		bits = n.Mode
-	}
-	if bits&mask&7 != mask {
+	if !c.permits(n.Type, n.Mode, n.Uid, n.Gid, mask) {
 		return syscall.EACCES
 	}
 	return nil
+}
+
+// Permits reports whether c may access a with mask (4 read, 2 write, 1
+// execute or search, as access(2)'s R_OK, W_OK, X_OK) by the rule every
+// operation of this package applies: Linux's generic_permission on the
+// owner's, group's (primary or supplementary) or others' bits; uid 0 may do
+// anything but execute a non-directory with no x bit at all. A FUSE server
+// answering ACCESS uses it on the attributes it fetched.
+func (c Cred) Permits(a Attr, mask uint32) bool {
+	return c.permits(a.Type, a.Mode, a.Uid, a.Gid, mask)
+}
+
+func (c Cred) permits(t inode.Type, mode, uid, gid, mask uint32) bool {
+	mask &= 7
+	if c.Uid == 0 {
+		// Root may do anything except execute a file with no x bit at all.
+		return mask&accessX == 0 || t == inode.TypeDir || mode&0o111 != 0
+	}
+	var bits uint32
+	switch {
+	case c.Uid == uid:
+		bits = mode >> 6
+	case c.inGroup(gid):
+		bits = mode >> 3
+	default:
+		bits = mode
+	}
+	return bits&mask&7 == mask
 }
 
 // stickyDenied reports whether the sticky bit of dir forbids c to remove or

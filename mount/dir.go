@@ -42,7 +42,7 @@ func (f *fsys) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOu
 	}
 	// Read permission is checked at open, as opendir(2) does; the pages are
 	// then read under the handle, even if the mode changes meanwhile.
-	if !permits(c, a, 4) {
+	if !c.Permits(a, 4) {
 		return fuse.EACCES
 	}
 	f.mu.Lock()

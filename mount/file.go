@@ -109,7 +109,7 @@ func (f *fsys) open(c meta.Cred, ino uint64, flags uint32, size *uint64) (uint64
 		if err != nil {
 			return 0, status(err)
 		}
-		if !permits(c, a, 1) {
+		if !c.Permits(a, 1) {
 			return 0, fuse.EACCES
 		}
 		c = meta.RootCred()

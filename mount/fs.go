@@ -321,38 +321,10 @@ func (f *fsys) Access(cancel <-chan struct{}, in *fuse.AccessIn) fuse.Status {
 	if err != nil {
 		return status(err)
 	}
-	if !permits(c, a, in.Mask&7) {
+	if !c.Permits(a, in.Mask&7) {
 		return fuse.EACCES
 	}
 	return fuse.OK
-}
-
-// permits checks mask (R_OK 4, W_OK 2, X_OK 1) on a as meta and Linux's
-// generic_permission do: the owner's, group's or others' bits; uid 0 may
-// do anything but execute a file without any x bit.
-func permits(c meta.Cred, a meta.Attr, mask uint32) bool {
-	if c.Uid == 0 {
-		return mask&1 == 0 || a.IsDir() || a.Mode&0o111 != 0
-	}
-	var bits uint32
-	switch {
-	case c.Uid == a.Uid:
-		bits = a.Mode >> 6
-	case c.Gid == a.Gid || inGroups(c.Groups, a.Gid):
-		bits = a.Mode >> 3
-	default:
-		bits = a.Mode
-	}
-	return bits&mask&7 == mask
-}
-
-func inGroups(gs []uint32, g uint32) bool {
-	for _, x := range gs {
-		if x == g {
-			return true
-		}
-	}
-	return false
 }
 
 // StatFs reports the data directory's space and synthetic inode counts:
