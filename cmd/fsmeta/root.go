@@ -45,7 +45,8 @@ type app struct {
 const rootLong = `fsmeta drives the fsmeta metadata library: POSIX filesystem metadata as
 strictly serializable transactions over a transactional KV store.
 
-The file commands (mkdir, ls, stat, mv, rm, rmdir, ln, touch, tree, fsck) work on
+The file commands (mkdir, ls, stat, mv, rm, rmdir, ln, touch, tree, getfattr,
+setfattr, fsck) work on
 a filesystem named by --server (a meta server started with "fsmeta serve") or by
 --config (a hybrid TOML file naming the engine). Without either they run on a new
 embedded memkv engine, which is empty in every process: useful to try the commands,
@@ -90,6 +91,7 @@ func newRoot(a *app) *cobra.Command {
 		demoCommand(a), serveCommand(a), benchCommand(a),
 		mkdirCommand(a), lsCommand(a), statCommand(a), mvCommand(a), rmCommand(a), rmdirCommand(a),
 		lnCommand(a), touchCommand(a), treeCommand(a), fsckCommand(a),
+		getfattrCommand(a), setfattrCommand(a),
 	)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	return root
