@@ -3,6 +3,7 @@ package mount_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -173,4 +174,39 @@ func TestMount_PosixLocks(t *testing.T) {
 	require.NoError(t, f.Close()) // closing drops the process's locks
 	got, _ = as(t, 0, 0, nil, "setlk", p, "0", "0")
 	require.Equal(t, syscall.Errno(0), got, "after close")
+}
+
+// TestMount_FlockAndAttrTools drives the mount with flock(1) and attr's
+// setfattr(1)/getfattr(1), the tools people reach for.
+func TestMount_FlockAndAttrTools(t *testing.T) {
+	flockBin := requireTool(t, "flock")
+	e := mountT(t)
+	p := e.path("f")
+	writeFile(t, p, "x")
+
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	out, err := exec.Command(flockBin, "-n", "-E", "75", p, "-c", "true").CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "flock -n while held: %s", out)
+	require.Equal(t, 75, ee.ExitCode(), "flock -n reports the conflict: %s", out)
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_UN))
+	run(t, flockBin, "-n", p, "-c", "true")
+	// A shared lock is granted when nothing is held.
+	run(t, flockBin, "-s", "-n", p, "-c", "true")
+
+	if _, err := exec.LookPath("setfattr"); err != nil {
+		t.Skip("skipping the attr tools: setfattr is not installed (Debian: apt-get install -y attr)")
+	}
+	run(t, "setfattr", "-n", "user.color", "-v", "blue", p)
+	require.Equal(t, "blue", run(t, "getfattr", "--absolute-names", "--only-values", "-n", "user.color", p))
+	dump := run(t, "getfattr", "-d", "--absolute-names", p)
+	require.Contains(t, dump, `user.color="blue"`)
+	run(t, "setfattr", "-x", "user.color", p)
+	cmd := exec.Command("getfattr", "-n", "user.color", p)
+	out, err = cmd.CombinedOutput()
+	require.Error(t, err, "getfattr after setfattr -x: %s", out)
+	require.Contains(t, string(out), "No such attribute")
 }
