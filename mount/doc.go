@@ -15,7 +15,15 @@
 // by its decimal id, a deliberately simple stand-in for 3FS's storage
 // service. A data file is removed when meta deletes its inode: after an
 // unlink or a rename that replaced the last link, after the last release
-// of a file unlinked while open, and at mount time for leftovers.
+// here of a file whose last link went while it was open (here or through
+// another client), and at mount time for leftovers.
+//
+// Several mounts of one store may share a DataDir, as clients of one
+// storage service. Each mount caches the size of a file it has open, so a
+// size another client sets (a truncate) is not seen by this mount's writes
+// to it until it is closed here, and the mtime of writes is stored at
+// flush, after a time another client may have set meanwhile: meta has no
+// grow-only size update or compare-and-set of times for the mount to use.
 //
 // Permissions: the filesystem is mounted without default_permissions, so
 // the kernel leaves permission checks to meta, which runs every operation

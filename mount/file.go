@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fsmeta/fsmeta/inode"
 	"github.com/fsmeta/fsmeta/meta"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -22,8 +23,7 @@ type node struct {
 	ino uint64
 
 	// Guarded by fsys.mu.
-	refs     int
-	unlinked bool // a remove here may have deleted it: reap at last release
+	refs int
 
 	// mu serializes writes, truncates and size updates.
 	mu        sync.Mutex
@@ -166,6 +166,18 @@ func (f *fsys) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, ou
 	fh, st := f.open(oc, a.Ino, in.Flags, size)
 	if !st.Ok() {
 		return st
+	}
+	if !created && in.Flags&syscall.O_TRUNC != 0 && a.Type == inode.TypeFile {
+		// The kernel takes a CREATE that succeeded for a creation and
+		// applies no O_TRUNC of its own.
+		zero := uint64(0)
+		f.mu.Lock()
+		n := f.nodes[a.Ino]
+		f.mu.Unlock()
+		if a, err = f.setAttr(c, a.Ino, n, meta.SetAttr{Size: &zero}); err != nil {
+			f.Release(nil, &fuse.ReleaseIn{Fh: fh})
+			return status(err)
+		}
 	}
 	f.entry(&out.EntryOut, a)
 	out.Fh = fh
@@ -341,8 +353,8 @@ func (f *fsys) Fallocate(cancel <-chan struct{}, in *fuse.FallocateIn) fuse.Stat
 }
 
 // Release closes a handle: its meta handle is closed (which drops its
-// flocks), and after the last handle of an inode removed while open, the
-// inode's data.
+// flocks), and after the last handle of an inode here, the inode's data
+// if meta has deleted the inode.
 func (f *fsys) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 	f.mu.Lock()
 	h := f.files[in.Fh]
@@ -352,12 +364,6 @@ func (f *fsys) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 	}
 	delete(f.files, in.Fh)
 	n := h.n
-	n.refs--
-	last := n.refs == 0
-	if last {
-		delete(f.nodes, n.ino)
-	}
-	unlinked := n.unlinked
 	f.mu.Unlock()
 
 	if err := f.flushTimes(n); err != nil && meta.Errno(err) != syscall.ENOENT {
@@ -366,12 +372,24 @@ func (f *fsys) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 	if err := f.fs.Close(f.ctx, h.mh); err != nil {
 		f.log.Error("mount: release: close handle", "ino", n.ino, "err", err)
 	}
+	// The node leaves f.nodes only after meta closed the handle: a remove
+	// that races with this release either finds the node and marks it, or
+	// finds the inode already deleted by meta and reaps it itself.
+	f.mu.Lock()
+	n.refs--
+	last := n.refs == 0
+	if last {
+		delete(f.nodes, n.ino)
+	}
+	f.mu.Unlock()
 	if last {
 		n.mu.Lock()
 		n.closeData()
 		n.mu.Unlock()
-		if unlinked {
-			f.reap(n.ino)
-		}
+		// Whether or not a remove here deferred to this release: the last
+		// link may have gone through another client of the store while
+		// the file was open here, and then no one else knows when the
+		// inode goes. (reap asks meta only when a data file exists.)
+		f.reap(n.ino)
 	}
 }

@@ -66,8 +66,12 @@ func (f *fsys) stop() {
 		h.n.mu.Unlock()
 	}
 	for _, d := range dirs {
-		if d.lockH != nil {
-			_ = f.fs.Close(ctx, *d.lockH)
+		d.mu.Lock()
+		lockH := d.lockH
+		d.lockH = nil
+		d.mu.Unlock()
+		if lockH != nil {
+			_ = f.fs.Close(ctx, *lockH)
 		}
 	}
 	f.cancel()
@@ -179,18 +183,31 @@ func (f *fsys) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.Att
 	}
 	c := caller(&in.InHeader, false)
 	var n *node
+	var h *fileHandle
 	if fh, ok := in.GetFh(); ok {
 		f.mu.Lock()
-		h := f.files[fh]
+		h = f.files[fh]
 		f.mu.Unlock()
-		if h != nil {
-			n = h.n
-			// ftruncate (and O_TRUNC) on a handle open for writing:
-			// permission was checked at open, as POSIX has it, even if
-			// the mode has changed since.
-			if set.Size != nil && h.write && set.Mode == nil && set.Uid == nil && set.Gid == nil && set.Atime == nil && set.Mtime == nil {
-				c = meta.RootCred()
-			}
+	}
+	// The kernel clears setuid and setgid after a write or truncate by an
+	// unprivileged caller with a mode change of its own, sent under that
+	// caller's ids, while meta lets only the owner change a mode. A change
+	// that only clears those bits, asked by a caller who may write the
+	// file, is applied as root.
+	var kill *uint32
+	if set.Mode != nil && c.Uid != 0 {
+		a, err := f.fs.GetAttr(f.ctx, meta.RootCred(), in.NodeId)
+		if err == nil && a.Uid != c.Uid && clearsOnlySuid(a.Mode, *set.Mode) && ((h != nil && h.write) || c.Permits(a, 2)) {
+			kill, set.Mode = set.Mode, nil
+		}
+	}
+	if h != nil {
+		n = h.n
+		// ftruncate (and O_TRUNC) on a handle open for writing:
+		// permission was checked at open, as POSIX has it, even if
+		// the mode has changed since.
+		if set.Size != nil && h.write && set.Mode == nil && set.Uid == nil && set.Gid == nil && set.Atime == nil && set.Mtime == nil {
+			c = meta.RootCred()
 		}
 	}
 	if n == nil {
@@ -198,13 +215,29 @@ func (f *fsys) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.Att
 		n = f.nodes[in.NodeId]
 		f.mu.Unlock()
 	}
-	a, err := f.setAttr(c, in.NodeId, n, set)
-	if err != nil {
-		return status(err)
+	var a meta.Attr
+	var err error
+	if kill == nil || set != (meta.SetAttr{}) {
+		if a, err = f.setAttr(c, in.NodeId, n, set); err != nil {
+			return status(err)
+		}
+	}
+	if kill != nil {
+		if a, err = f.fs.SetAttr(f.ctx, meta.RootCred(), in.NodeId, meta.SetAttr{Mode: kill}); err != nil {
+			return status(err)
+		}
 	}
 	out.SetTimeout(f.opts.AttrTimeout)
 	f.fillAttr(&out.Attr, a)
 	return fuse.OK
+}
+
+// clearsOnlySuid reports whether mode to is mode from with some of its
+// setuid and setgid bits cleared, and nothing else changed.
+func clearsOnlySuid(from, to uint32) bool {
+	const sxid = inode.ModeSetuid | inode.ModeSetgid
+	from, to = from&inode.ModePerm, to&inode.ModePerm
+	return from != to && from&^sxid == to&^sxid && to&sxid&^from == 0
 }
 
 // setAttr applies set to ino and its data file, serialized with the
@@ -348,22 +381,21 @@ func (f *fsys) StatFs(cancel <-chan struct{}, h *fuse.InHeader, out *fuse.Statfs
 }
 
 // reap removes the data file of ino if meta has deleted the inode. An
-// inode still open here is marked, and reaped at its last release.
+// inode still open here is left to its last release, which reaps it.
 func (f *fsys) reap(ino uint64) {
 	if ino == 0 {
+		return
+	}
+	f.mu.Lock()
+	open := f.nodes[ino] != nil
+	f.mu.Unlock()
+	if open {
 		return
 	}
 	p := filepath.Join(f.data, dataName(ino))
 	if _, err := os.Lstat(p); err != nil {
 		return // no contents
 	}
-	f.mu.Lock()
-	if n := f.nodes[ino]; n != nil {
-		n.unlinked = true
-		f.mu.Unlock()
-		return
-	}
-	f.mu.Unlock()
 	// Meta deletes an inode only when it has no link and no handle left,
 	// and never reuses its id: once gone, nothing can reach its data.
 	if _, err := f.fs.GetAttr(f.ctx, meta.RootCred(), ino); meta.Errno(err) != syscall.ENOENT {

@@ -131,12 +131,42 @@ func mountStore(tb testing.TB, store *meta.Store, data string, opts mount.Option
 // mountT mounts a fresh memkv store.
 func mountT(tb testing.TB) *env {
 	tb.Helper()
+	return mountOpts(tb, mount.Options{})
+}
+
+// mountOpts mounts a fresh memkv store with opts (DataDir, AllowOther and
+// a quiet Logger are set).
+func mountOpts(tb testing.TB, opts mount.Options) *env {
+	tb.Helper()
 	requireFUSE(tb)
 	store, err := meta.Open(context.Background(), memkv.New(memkv.Options{}), meta.Options{})
 	require.NoError(tb, err)
-	e := mountStore(tb, store, "", mount.Options{})
-	tb.Cleanup(func() { checkStore(tb, store) })
-	return e
+	// Runs after the unmount (cleanups run last-registered first).
+	tb.Cleanup(func() {
+		checkStore(tb, store)
+		checkNoHandles(tb, store)
+	})
+	return mountStore(tb, store, "", opts)
+}
+
+// checkNoHandles fails the test if store has open handle records: once a
+// mount is gone, every meta handle it opened must have been closed.
+func checkNoHandles(tb testing.TB, store *meta.Store) {
+	tb.Helper()
+	require.Zero(tb, handleRecords(tb, store), "open handle records left in meta after the unmount")
+}
+
+// handleRecords counts the open handle records in store.
+func handleRecords(tb testing.TB, store *meta.Store) int {
+	tb.Helper()
+	begin, end := store.Layout().AllHandleRange()
+	var n int
+	require.NoError(tb, kv.View(context.Background(), store.Engine(), func(ctx context.Context, tx kv.ReadOnlyTxn) error {
+		r, err := tx.GetRange(ctx, kv.FirstGreaterOrEqual(begin), kv.FirstGreaterOrEqual(end), 0)
+		n = len(r.KVs)
+		return err
+	}))
+	return n
 }
 
 // unmount unmounts e, falling back to a lazy unmount so that a failing
@@ -179,7 +209,12 @@ func errno(err error) syscall.Errno {
 
 func requireErrno(tb testing.TB, want syscall.Errno, err error, msgAndArgs ...any) {
 	tb.Helper()
-	require.Equal(tb, want, errno(err), append([]any{"err %v", err}, msgAndArgs...)...)
+	msg := fmt.Sprintf("err %v", err)
+	if len(msgAndArgs) > 0 {
+		format, _ := msgAndArgs[0].(string)
+		msg = fmt.Sprintf(format, msgAndArgs[1:]...) + ": " + msg
+	}
+	require.Equal(tb, want, errno(err), msg)
 }
 
 func writeFile(tb testing.TB, p, content string) {

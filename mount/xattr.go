@@ -2,6 +2,7 @@ package mount
 
 import (
 	"strings"
+	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -37,7 +38,20 @@ func (f *fsys) ListXAttr(cancel <-chan struct{}, h *fuse.InHeader, dest []byte) 
 	return uint32(copy(dest, b.String())), fuse.OK
 }
 
+// ignoredXattrs are the attributes go-fuse answers as absent without
+// asking (MountOptions.IgnoreSecurityLabels): setting them fails as on a
+// filesystem without capabilities or ACLs, instead of storing what no read
+// would find and no check would use.
+var ignoredXattrs = map[string]bool{
+	"security.capability":      true,
+	"system.posix_acl_access":  true,
+	"system.posix_acl_default": true,
+}
+
 func (f *fsys) SetXAttr(cancel <-chan struct{}, in *fuse.SetXAttrIn, name string, data []byte) fuse.Status {
+	if ignoredXattrs[name] {
+		return fuse.Status(syscall.EOPNOTSUPP)
+	}
 	return status(f.fs.SetXattr(f.ctx, caller(&in.InHeader, false), in.NodeId, name, data, int(in.Flags)))
 }
 

@@ -51,7 +51,8 @@ type Options struct {
 }
 
 // Client is a meta.FS served by a remote meta server. It holds one
-// connection and one session; it is safe for concurrent use.
+// connection and one session at a time (see Open); it is safe for
+// concurrent use.
 type Client struct {
 	addr string
 	o    Options
@@ -59,8 +60,14 @@ type Client struct {
 	rpc  metapb.MetaClient
 	log  *slog.Logger
 
+	// renewMu serialises replacing the session (one NewSession at a time)
+	// with Shutdown ending it.
+	renewMu sync.Mutex
+	mu      sync.Mutex // guards the fields below
 	session uint64
 	lease   time.Duration
+	lost    bool // the server said the session expired
+	shut    bool // Shutdown began: no new sessions
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -119,58 +126,127 @@ func Dial(ctx context.Context, addr string, o Options) (*Client, error) {
 		stop: make(chan struct{}), done: make(chan struct{})}
 	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
-	r, err := c.rpc.NewSession(dctx, &metapb.NewSessionRequest{Description: o.Description}, grpc.WaitForReady(true))
-	if err == nil && r.Error != nil {
-		err = wire.FromError(r.Error)
-	} else if err != nil {
-		err = c.rpcErr("NewSession", err)
-	}
+	id, lease, err := c.newSession(dctx, grpc.WaitForReady(true))
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("metarpc: dial %s: %w", addr, err)
 	}
-	c.session = r.Session
-	c.lease = time.Duration(r.LeaseMs) * time.Millisecond
+	c.session, c.lease = id, lease
 	go c.keepalive()
 	return c, nil
+}
+
+// newSession registers a session on the server.
+func (c *Client) newSession(ctx context.Context, opts ...grpc.CallOption) (uint64, time.Duration, error) {
+	r, err := c.rpc.NewSession(ctx, &metapb.NewSessionRequest{Description: c.o.Description}, opts...)
+	if err != nil {
+		return 0, 0, c.rpcErr("NewSession", err)
+	}
+	if r.Error != nil {
+		return 0, 0, wire.FromError(r.Error)
+	}
+	return r.Session, time.Duration(r.LeaseMs) * time.Millisecond, nil
+}
+
+// current returns the session new handles are opened in.
+func (c *Client) current() (id uint64, lease time.Duration, lost bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session, c.lease, c.lost
+}
+
+// expired records that the server found session id expired.
+func (c *Client) expired(id uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.session == id && !c.lost {
+		c.lost = true
+		c.log.Error("session expired; its handles and locks are gone, new opens get a new session",
+			"server", c.addr, "session", id)
+	}
+}
+
+// replace registers a new session in place of the expired session old,
+// unless another call already did. Handles of old stay fenced: their lock
+// calls name old and fail with meta.ErrSessionExpired.
+func (c *Client) replace(ctx context.Context, old uint64) error {
+	c.renewMu.Lock()
+	defer c.renewMu.Unlock()
+	c.mu.Lock()
+	cur, shut := c.session, c.shut
+	c.mu.Unlock()
+	if shut {
+		return ErrClosed
+	}
+	if cur != old {
+		return nil
+	}
+	cctx, cancel := c.callCtx(ctx)
+	id, lease, err := c.newSession(cctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.session, c.lease, c.lost = id, lease, false
+	c.mu.Unlock()
+	c.log.Info("new session", "server", c.addr, "session", id, "replaces", old)
+	return nil
 }
 
 // Addr is the server's address.
 func (c *Client) Addr() string { return c.addr }
 
-// Session is the id of the client's session (0 if the server's store has
-// no sessions).
-func (c *Client) Session() uint64 { return c.session }
+// Session is the id of the session the client opens handles in. It
+// changes when an expired session is replaced (see Open).
+func (c *Client) Session() uint64 {
+	id, _, _ := c.current()
+	return id
+}
 
+// keepalive renews the current session every KeepaliveInterval (default a
+// third of its lease) until Shutdown. An expired session is not renewed;
+// the next Open replaces it and the renewals go to the new one.
 func (c *Client) keepalive() {
 	defer close(c.done)
-	every := c.o.KeepaliveInterval
-	if every <= 0 {
-		every = c.lease / 3
-	}
-	if c.session == 0 || every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
+	t := time.NewTimer(0)
 	defer t.Stop()
-	for {
+	for first := true; ; first = false {
+		id, lease, lost := c.current()
+		every := c.o.KeepaliveInterval
+		if every <= 0 {
+			every = lease / 3
+		}
+		if every <= 0 {
+			every = time.Second // a server granting no lease: look again later
+		}
+		if !first {
+			c.renew(id, lost, every)
+		}
+		t.Reset(every)
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(every, time.Second))
-		r, err := c.rpc.Keepalive(ctx, &metapb.SessionRequest{Session: c.session})
-		cancel()
-		switch {
-		case err != nil:
-			c.log.Warn("session keepalive failed", "server", c.addr, "session", c.session, "err", err)
-		case r.Error != nil && r.Error.SessionExpired:
-			c.log.Error("session expired; handles and locks are gone", "server", c.addr, "session", c.session)
-			return
-		case r.Error != nil:
-			c.log.Warn("session keepalive failed", "server", c.addr, "session", c.session, "err", wire.FromError(r.Error))
-		}
+	}
+}
+
+// renew sends one keepalive for session id.
+func (c *Client) renew(id uint64, lost bool, every time.Duration) {
+	if id == 0 || lost {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), max(every, time.Second))
+	r, err := c.rpc.Keepalive(ctx, &metapb.SessionRequest{Session: id})
+	cancel()
+	switch {
+	case err != nil:
+		c.log.Warn("session keepalive failed", "server", c.addr, "session", id, "err", err)
+	case r.Error != nil && r.Error.SessionExpired:
+		c.expired(id)
+	case r.Error != nil:
+		c.log.Warn("session keepalive failed", "server", c.addr, "session", id, "err", wire.FromError(r.Error))
 	}
 }
 
@@ -181,9 +257,15 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	c.shutOnce.Do(func() {
 		close(c.stop)
 		<-c.done
-		if c.session != 0 {
+		c.renewMu.Lock()
+		c.mu.Lock()
+		c.shut = true
+		id, lost := c.session, c.lost
+		c.mu.Unlock()
+		c.renewMu.Unlock()
+		if id != 0 && !lost {
 			cctx, cancel := c.callCtx(ctx)
-			r, err := c.rpc.EndSession(cctx, &metapb.SessionRequest{Session: c.session})
+			r, err := c.rpc.EndSession(cctx, &metapb.SessionRequest{Session: id})
 			cancel()
 			switch {
 			case err != nil:

@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"strconv"
 	"syscall"
@@ -31,18 +33,50 @@ func call[Req any, Rep reply](ctx context.Context, c *Client, method string,
 	return r, nil
 }
 
-// waitCall is call for blocking lock waits: only ctx bounds them.
-func waitCall[Req any, Rep reply](ctx context.Context, c *Client, method string,
+// waitCall is call for blocking lock waits: only ctx bounds them. A wait
+// that ctx cut off is the store's error for it, EINTR wrapping ctx's
+// error, whether the server's reply or the client's deadline came first.
+func waitCall[Req any, Rep reply](ctx context.Context, c *Client, method, op string, ino uint64,
 	f func(context.Context, Req, ...grpc.CallOption) (Rep, error), req Req) (Rep, error) {
 	r, err := f(ctx, req)
 	if err != nil {
 		var zero Rep
+		if ctx.Err() != nil {
+			return zero, interruptedErr(ctx, op, ino)
+		}
 		return zero, c.rpcErr(method, err)
 	}
 	if e := r.GetError(); e != nil {
-		return r, wire.FromError(e)
+		err := wire.FromError(e)
+		if ctx.Err() != nil && meta.Errno(err) == syscall.EINTR {
+			return r, interruptedErr(ctx, op, ino)
+		}
+		return r, err
 	}
 	return r, nil
+}
+
+// interrupted is the inner error of a lock wait cut off by its context,
+// with the store's text.
+type interrupted struct{ cause error }
+
+func (e *interrupted) Error() string {
+	return "interrupted while waiting for a lock: " + e.cause.Error()
+}
+func (e *interrupted) Unwrap() []error { return []error{syscall.EINTR, e.cause} }
+
+func interruptedErr(ctx context.Context, op string, ino uint64) error {
+	return &fs.PathError{Op: op, Path: "#" + strconv.FormatUint(ino, 10), Err: &interrupted{cause: ctx.Err()}}
+}
+
+// sessionOf is the session a handle's calls name: the one it was opened
+// in, so that the handles of an expired session stay fenced after the
+// client moved to a new one.
+func (c *Client) sessionOf(h meta.Handle) uint64 {
+	if h.Session != 0 {
+		return h.Session
+	}
+	return c.Session()
 }
 
 func attrOf(r *metapb.AttrReply, err error) (meta.Attr, error) {
@@ -152,18 +186,38 @@ func (c *Client) ReadDirAll(ctx context.Context, cr meta.Cred, ino uint64) ([]me
 	}
 }
 
-// Open is meta.Store.Open over the wire, in the client's session.
+// Open is meta.Store.Open over the wire, in the client's session. If that
+// session expired (keepalives stopped reaching the server for a lease, or
+// the server restarted), Open registers a new session and opens in it, as
+// the store does with its default session; the old session's handles stay
+// fenced.
 func (c *Client) Open(ctx context.Context, cr meta.Cred, ino uint64, flags int) (meta.Handle, error) {
-	r, err := call(ctx, c, "Open", c.rpc.Open, &metapb.OpenRequest{Cred: wire.Cred(cr), Session: c.session, Ino: ino, Flags: int64(flags)})
-	if err != nil {
-		return meta.Handle{}, err
+	for attempt := 0; ; attempt++ {
+		id, _, lost := c.current()
+		if lost && attempt == 0 {
+			if err := c.replace(ctx, id); err != nil {
+				return meta.Handle{}, &fs.PathError{Op: "open", Path: "#" + strconv.FormatUint(ino, 10),
+					Err: fmt.Errorf("session %016x expired and a new one could not be registered: %w", id, errors.Join(meta.ErrSessionExpired, err))}
+			}
+			continue
+		}
+		r, err := call(ctx, c, "Open", c.rpc.Open, &metapb.OpenRequest{Cred: wire.Cred(cr), Session: id, Ino: ino, Flags: int64(flags)})
+		if err != nil && attempt == 0 && errors.Is(err, meta.ErrSessionExpired) {
+			c.expired(id)
+			if c.replace(ctx, id) == nil {
+				continue
+			}
+		}
+		if err != nil {
+			return meta.Handle{}, err
+		}
+		return wire.FromHandle(r.Handle), nil
 	}
-	return wire.FromHandle(r.Handle), nil
 }
 
 // Close is meta.Store.Close over the wire.
 func (c *Client) Close(ctx context.Context, h meta.Handle) error {
-	_, err := call(ctx, c, "Close", c.rpc.Close, &metapb.HandleRequest{Session: c.session, Handle: wire.Handle(h)})
+	_, err := call(ctx, c, "Close", c.rpc.Close, &metapb.HandleRequest{Session: c.sessionOf(h), Handle: wire.Handle(h)})
 	return err
 }
 
@@ -182,10 +236,10 @@ func (c *Client) Flock(ctx context.Context, h meta.Handle, owner uint64, typ met
 	if err := badLockType("flock", h, typ); err != nil {
 		return err
 	}
-	req := &metapb.FlockRequest{Session: c.session, Handle: wire.Handle(h), Owner: owner, Type: metapb.LockType(typ), Wait: wait}
+	req := &metapb.FlockRequest{Session: c.sessionOf(h), Handle: wire.Handle(h), Owner: owner, Type: metapb.LockType(typ), Wait: wait}
 	var err error
 	if wait {
-		_, err = waitCall(ctx, c, "Flock", c.rpc.Flock, req)
+		_, err = waitCall(ctx, c, "Flock", "flock", h.Ino, c.rpc.Flock, req)
 	} else {
 		_, err = call(ctx, c, "Flock", c.rpc.Flock, req)
 	}
@@ -197,10 +251,10 @@ func (c *Client) SetLk(ctx context.Context, h meta.Handle, lk meta.Lock, wait bo
 	if err := badLockType("setlk", h, lk.Type); err != nil {
 		return err
 	}
-	req := &metapb.SetLkRequest{Session: c.session, Handle: wire.Handle(h), Lock: wire.Lock(lk), Wait: wait}
+	req := &metapb.SetLkRequest{Session: c.sessionOf(h), Handle: wire.Handle(h), Lock: wire.Lock(lk), Wait: wait}
 	var err error
 	if wait {
-		_, err = waitCall(ctx, c, "SetLk", c.rpc.SetLk, req)
+		_, err = waitCall(ctx, c, "SetLk", "setlk", h.Ino, c.rpc.SetLk, req)
 	} else {
 		_, err = call(ctx, c, "SetLk", c.rpc.SetLk, req)
 	}
@@ -212,7 +266,7 @@ func (c *Client) GetLk(ctx context.Context, h meta.Handle, lk meta.Lock) (meta.L
 	if err := badLockType("getlk", h, lk.Type); err != nil {
 		return meta.Lock{}, err
 	}
-	r, err := call(ctx, c, "GetLk", c.rpc.GetLk, &metapb.GetLkRequest{Session: c.session, Handle: wire.Handle(h), Lock: wire.Lock(lk)})
+	r, err := call(ctx, c, "GetLk", c.rpc.GetLk, &metapb.GetLkRequest{Session: c.sessionOf(h), Handle: wire.Handle(h), Lock: wire.Lock(lk)})
 	if err != nil {
 		return meta.Lock{}, err
 	}

@@ -129,6 +129,57 @@ func (Error_Kind) EnumDescriptor() ([]byte, []int) {
 	return file_meta_proto_rawDescGZIP(), []int{1, 0}
 }
 
+// Cause is the context error the failure wraps, if any: a lock wait cut
+// off by the caller's deadline is EINTR and context.DeadlineExceeded.
+type Error_Cause int32
+
+const (
+	Error_CAUSE_NONE     Error_Cause = 0
+	Error_CAUSE_CANCELED Error_Cause = 1 // context.Canceled
+	Error_CAUSE_DEADLINE Error_Cause = 2 // context.DeadlineExceeded
+)
+
+// Enum value maps for Error_Cause.
+var (
+	Error_Cause_name = map[int32]string{
+		0: "CAUSE_NONE",
+		1: "CAUSE_CANCELED",
+		2: "CAUSE_DEADLINE",
+	}
+	Error_Cause_value = map[string]int32{
+		"CAUSE_NONE":     0,
+		"CAUSE_CANCELED": 1,
+		"CAUSE_DEADLINE": 2,
+	}
+)
+
+func (x Error_Cause) Enum() *Error_Cause {
+	p := new(Error_Cause)
+	*p = x
+	return p
+}
+
+func (x Error_Cause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Error_Cause) Descriptor() protoreflect.EnumDescriptor {
+	return file_meta_proto_enumTypes[2].Descriptor()
+}
+
+func (Error_Cause) Type() protoreflect.EnumType {
+	return &file_meta_proto_enumTypes[2]
+}
+
+func (x Error_Cause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Error_Cause.Descriptor instead.
+func (Error_Cause) EnumDescriptor() ([]byte, []int) {
+	return file_meta_proto_rawDescGZIP(), []int{1, 1}
+}
+
 // Cred is the caller's identity; every request that checks permissions
 // carries one.
 type Cred struct {
@@ -203,7 +254,8 @@ type Error struct {
 	// session_expired: the error is (or wraps) meta.ErrSessionExpired.
 	SessionExpired bool `protobuf:"varint,6,opt,name=session_expired,json=sessionExpired,proto3" json:"session_expired,omitempty"`
 	// message is the inner error's text when it is more than the errno's.
-	Message       string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	Message       string      `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	Cause         Error_Cause `protobuf:"varint,8,opt,name=cause,proto3,enum=fsmeta.meta.v1.Error_Cause" json:"cause,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -285,6 +337,13 @@ func (x *Error) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Error) GetCause() Error_Cause {
+	if x != nil {
+		return x.Cause
+	}
+	return Error_CAUSE_NONE
 }
 
 type Attr struct {
@@ -2849,7 +2908,7 @@ const file_meta_proto_rawDesc = "" +
 	"\x04Cred\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\rR\x03uid\x12\x10\n" +
 	"\x03gid\x18\x02 \x01(\rR\x03gid\x12\x16\n" +
-	"\x06groups\x18\x03 \x03(\rR\x06groups\"\x80\x02\n" +
+	"\x06groups\x18\x03 \x03(\rR\x06groups\"\xf4\x02\n" +
 	"\x05Error\x12.\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1a.fsmeta.meta.v1.Error.KindR\x04kind\x12\x0e\n" +
 	"\x02op\x18\x02 \x01(\tR\x02op\x12\x12\n" +
@@ -2857,12 +2916,18 @@ const file_meta_proto_rawDesc = "" +
 	"\x05path2\x18\x04 \x01(\fR\x05path2\x12\x14\n" +
 	"\x05errno\x18\x05 \x01(\rR\x05errno\x12'\n" +
 	"\x0fsession_expired\x18\x06 \x01(\bR\x0esessionExpired\x12\x18\n" +
-	"\amessage\x18\a \x01(\tR\amessage\"4\n" +
+	"\amessage\x18\a \x01(\tR\amessage\x121\n" +
+	"\x05cause\x18\b \x01(\x0e2\x1b.fsmeta.meta.v1.Error.CauseR\x05cause\"4\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_PATH\x10\x00\x12\r\n" +
 	"\tKIND_LINK\x10\x01\x12\x0e\n" +
 	"\n" +
-	"KIND_PLAIN\x10\x02\"\x8d\x02\n" +
+	"KIND_PLAIN\x10\x02\"?\n" +
+	"\x05Cause\x12\x0e\n" +
+	"\n" +
+	"CAUSE_NONE\x10\x00\x12\x12\n" +
+	"\x0eCAUSE_CANCELED\x10\x01\x12\x12\n" +
+	"\x0eCAUSE_DEADLINE\x10\x02\"\x8d\x02\n" +
 	"\x04Attr\x12\x10\n" +
 	"\x03ino\x18\x01 \x01(\x04R\x03ino\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\rR\x04type\x12\x12\n" +
@@ -3110,166 +3175,168 @@ func file_meta_proto_rawDescGZIP() []byte {
 	return file_meta_proto_rawDescData
 }
 
-var file_meta_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_meta_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_meta_proto_goTypes = []any{
 	(LockType)(0),              // 0: fsmeta.meta.v1.LockType
 	(Error_Kind)(0),            // 1: fsmeta.meta.v1.Error.Kind
-	(*Cred)(nil),               // 2: fsmeta.meta.v1.Cred
-	(*Error)(nil),              // 3: fsmeta.meta.v1.Error
-	(*Attr)(nil),               // 4: fsmeta.meta.v1.Attr
-	(*AttrReply)(nil),          // 5: fsmeta.meta.v1.AttrReply
-	(*EmptyReply)(nil),         // 6: fsmeta.meta.v1.EmptyReply
-	(*InoRequest)(nil),         // 7: fsmeta.meta.v1.InoRequest
-	(*LookupRequest)(nil),      // 8: fsmeta.meta.v1.LookupRequest
-	(*EntryRequest)(nil),       // 9: fsmeta.meta.v1.EntryRequest
-	(*CreateRequest)(nil),      // 10: fsmeta.meta.v1.CreateRequest
-	(*MkdirRequest)(nil),       // 11: fsmeta.meta.v1.MkdirRequest
-	(*MknodRequest)(nil),       // 12: fsmeta.meta.v1.MknodRequest
-	(*SymlinkRequest)(nil),     // 13: fsmeta.meta.v1.SymlinkRequest
-	(*ReadlinkReply)(nil),      // 14: fsmeta.meta.v1.ReadlinkReply
-	(*LinkRequest)(nil),        // 15: fsmeta.meta.v1.LinkRequest
-	(*RenameRequest)(nil),      // 16: fsmeta.meta.v1.RenameRequest
-	(*SetAttrRequest)(nil),     // 17: fsmeta.meta.v1.SetAttrRequest
-	(*ReadDirRequest)(nil),     // 18: fsmeta.meta.v1.ReadDirRequest
-	(*DirEntry)(nil),           // 19: fsmeta.meta.v1.DirEntry
-	(*ReadDirReply)(nil),       // 20: fsmeta.meta.v1.ReadDirReply
-	(*Handle)(nil),             // 21: fsmeta.meta.v1.Handle
-	(*OpenRequest)(nil),        // 22: fsmeta.meta.v1.OpenRequest
-	(*OpenReply)(nil),          // 23: fsmeta.meta.v1.OpenReply
-	(*HandleRequest)(nil),      // 24: fsmeta.meta.v1.HandleRequest
-	(*Lock)(nil),               // 25: fsmeta.meta.v1.Lock
-	(*FlockRequest)(nil),       // 26: fsmeta.meta.v1.FlockRequest
-	(*SetLkRequest)(nil),       // 27: fsmeta.meta.v1.SetLkRequest
-	(*GetLkRequest)(nil),       // 28: fsmeta.meta.v1.GetLkRequest
-	(*GetLkReply)(nil),         // 29: fsmeta.meta.v1.GetLkReply
-	(*SetXattrRequest)(nil),    // 30: fsmeta.meta.v1.SetXattrRequest
-	(*XattrRequest)(nil),       // 31: fsmeta.meta.v1.XattrRequest
-	(*GetXattrReply)(nil),      // 32: fsmeta.meta.v1.GetXattrReply
-	(*ListXattrReply)(nil),     // 33: fsmeta.meta.v1.ListXattrReply
-	(*PathRequest)(nil),        // 34: fsmeta.meta.v1.PathRequest
-	(*MkdirAllRequest)(nil),    // 35: fsmeta.meta.v1.MkdirAllRequest
-	(*ResolveReply)(nil),       // 36: fsmeta.meta.v1.ResolveReply
-	(*ResolveParentReply)(nil), // 37: fsmeta.meta.v1.ResolveParentReply
-	(*CheckRequest)(nil),       // 38: fsmeta.meta.v1.CheckRequest
-	(*Problem)(nil),            // 39: fsmeta.meta.v1.Problem
-	(*CheckReply)(nil),         // 40: fsmeta.meta.v1.CheckReply
-	(*NewSessionRequest)(nil),  // 41: fsmeta.meta.v1.NewSessionRequest
-	(*NewSessionReply)(nil),    // 42: fsmeta.meta.v1.NewSessionReply
-	(*SessionRequest)(nil),     // 43: fsmeta.meta.v1.SessionRequest
+	(Error_Cause)(0),           // 2: fsmeta.meta.v1.Error.Cause
+	(*Cred)(nil),               // 3: fsmeta.meta.v1.Cred
+	(*Error)(nil),              // 4: fsmeta.meta.v1.Error
+	(*Attr)(nil),               // 5: fsmeta.meta.v1.Attr
+	(*AttrReply)(nil),          // 6: fsmeta.meta.v1.AttrReply
+	(*EmptyReply)(nil),         // 7: fsmeta.meta.v1.EmptyReply
+	(*InoRequest)(nil),         // 8: fsmeta.meta.v1.InoRequest
+	(*LookupRequest)(nil),      // 9: fsmeta.meta.v1.LookupRequest
+	(*EntryRequest)(nil),       // 10: fsmeta.meta.v1.EntryRequest
+	(*CreateRequest)(nil),      // 11: fsmeta.meta.v1.CreateRequest
+	(*MkdirRequest)(nil),       // 12: fsmeta.meta.v1.MkdirRequest
+	(*MknodRequest)(nil),       // 13: fsmeta.meta.v1.MknodRequest
+	(*SymlinkRequest)(nil),     // 14: fsmeta.meta.v1.SymlinkRequest
+	(*ReadlinkReply)(nil),      // 15: fsmeta.meta.v1.ReadlinkReply
+	(*LinkRequest)(nil),        // 16: fsmeta.meta.v1.LinkRequest
+	(*RenameRequest)(nil),      // 17: fsmeta.meta.v1.RenameRequest
+	(*SetAttrRequest)(nil),     // 18: fsmeta.meta.v1.SetAttrRequest
+	(*ReadDirRequest)(nil),     // 19: fsmeta.meta.v1.ReadDirRequest
+	(*DirEntry)(nil),           // 20: fsmeta.meta.v1.DirEntry
+	(*ReadDirReply)(nil),       // 21: fsmeta.meta.v1.ReadDirReply
+	(*Handle)(nil),             // 22: fsmeta.meta.v1.Handle
+	(*OpenRequest)(nil),        // 23: fsmeta.meta.v1.OpenRequest
+	(*OpenReply)(nil),          // 24: fsmeta.meta.v1.OpenReply
+	(*HandleRequest)(nil),      // 25: fsmeta.meta.v1.HandleRequest
+	(*Lock)(nil),               // 26: fsmeta.meta.v1.Lock
+	(*FlockRequest)(nil),       // 27: fsmeta.meta.v1.FlockRequest
+	(*SetLkRequest)(nil),       // 28: fsmeta.meta.v1.SetLkRequest
+	(*GetLkRequest)(nil),       // 29: fsmeta.meta.v1.GetLkRequest
+	(*GetLkReply)(nil),         // 30: fsmeta.meta.v1.GetLkReply
+	(*SetXattrRequest)(nil),    // 31: fsmeta.meta.v1.SetXattrRequest
+	(*XattrRequest)(nil),       // 32: fsmeta.meta.v1.XattrRequest
+	(*GetXattrReply)(nil),      // 33: fsmeta.meta.v1.GetXattrReply
+	(*ListXattrReply)(nil),     // 34: fsmeta.meta.v1.ListXattrReply
+	(*PathRequest)(nil),        // 35: fsmeta.meta.v1.PathRequest
+	(*MkdirAllRequest)(nil),    // 36: fsmeta.meta.v1.MkdirAllRequest
+	(*ResolveReply)(nil),       // 37: fsmeta.meta.v1.ResolveReply
+	(*ResolveParentReply)(nil), // 38: fsmeta.meta.v1.ResolveParentReply
+	(*CheckRequest)(nil),       // 39: fsmeta.meta.v1.CheckRequest
+	(*Problem)(nil),            // 40: fsmeta.meta.v1.Problem
+	(*CheckReply)(nil),         // 41: fsmeta.meta.v1.CheckReply
+	(*NewSessionRequest)(nil),  // 42: fsmeta.meta.v1.NewSessionRequest
+	(*NewSessionReply)(nil),    // 43: fsmeta.meta.v1.NewSessionReply
+	(*SessionRequest)(nil),     // 44: fsmeta.meta.v1.SessionRequest
 }
 var file_meta_proto_depIdxs = []int32{
 	1,  // 0: fsmeta.meta.v1.Error.kind:type_name -> fsmeta.meta.v1.Error.Kind
-	3,  // 1: fsmeta.meta.v1.AttrReply.error:type_name -> fsmeta.meta.v1.Error
-	4,  // 2: fsmeta.meta.v1.AttrReply.attr:type_name -> fsmeta.meta.v1.Attr
-	3,  // 3: fsmeta.meta.v1.EmptyReply.error:type_name -> fsmeta.meta.v1.Error
-	2,  // 4: fsmeta.meta.v1.InoRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 5: fsmeta.meta.v1.LookupRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 6: fsmeta.meta.v1.EntryRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 7: fsmeta.meta.v1.CreateRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 8: fsmeta.meta.v1.MkdirRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 9: fsmeta.meta.v1.MknodRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 10: fsmeta.meta.v1.SymlinkRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	3,  // 11: fsmeta.meta.v1.ReadlinkReply.error:type_name -> fsmeta.meta.v1.Error
-	2,  // 12: fsmeta.meta.v1.LinkRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 13: fsmeta.meta.v1.RenameRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 14: fsmeta.meta.v1.SetAttrRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 15: fsmeta.meta.v1.ReadDirRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	3,  // 16: fsmeta.meta.v1.ReadDirReply.error:type_name -> fsmeta.meta.v1.Error
-	19, // 17: fsmeta.meta.v1.ReadDirReply.entries:type_name -> fsmeta.meta.v1.DirEntry
-	2,  // 18: fsmeta.meta.v1.OpenRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	3,  // 19: fsmeta.meta.v1.OpenReply.error:type_name -> fsmeta.meta.v1.Error
-	21, // 20: fsmeta.meta.v1.OpenReply.handle:type_name -> fsmeta.meta.v1.Handle
-	21, // 21: fsmeta.meta.v1.HandleRequest.handle:type_name -> fsmeta.meta.v1.Handle
-	0,  // 22: fsmeta.meta.v1.Lock.type:type_name -> fsmeta.meta.v1.LockType
-	21, // 23: fsmeta.meta.v1.FlockRequest.handle:type_name -> fsmeta.meta.v1.Handle
-	0,  // 24: fsmeta.meta.v1.FlockRequest.type:type_name -> fsmeta.meta.v1.LockType
-	21, // 25: fsmeta.meta.v1.SetLkRequest.handle:type_name -> fsmeta.meta.v1.Handle
-	25, // 26: fsmeta.meta.v1.SetLkRequest.lock:type_name -> fsmeta.meta.v1.Lock
-	21, // 27: fsmeta.meta.v1.GetLkRequest.handle:type_name -> fsmeta.meta.v1.Handle
-	25, // 28: fsmeta.meta.v1.GetLkRequest.lock:type_name -> fsmeta.meta.v1.Lock
-	3,  // 29: fsmeta.meta.v1.GetLkReply.error:type_name -> fsmeta.meta.v1.Error
-	25, // 30: fsmeta.meta.v1.GetLkReply.lock:type_name -> fsmeta.meta.v1.Lock
-	2,  // 31: fsmeta.meta.v1.SetXattrRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 32: fsmeta.meta.v1.XattrRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	3,  // 33: fsmeta.meta.v1.GetXattrReply.error:type_name -> fsmeta.meta.v1.Error
-	3,  // 34: fsmeta.meta.v1.ListXattrReply.error:type_name -> fsmeta.meta.v1.Error
-	2,  // 35: fsmeta.meta.v1.PathRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	2,  // 36: fsmeta.meta.v1.MkdirAllRequest.cred:type_name -> fsmeta.meta.v1.Cred
-	3,  // 37: fsmeta.meta.v1.ResolveReply.error:type_name -> fsmeta.meta.v1.Error
-	3,  // 38: fsmeta.meta.v1.ResolveParentReply.error:type_name -> fsmeta.meta.v1.Error
-	3,  // 39: fsmeta.meta.v1.CheckReply.error:type_name -> fsmeta.meta.v1.Error
-	39, // 40: fsmeta.meta.v1.CheckReply.problems:type_name -> fsmeta.meta.v1.Problem
-	3,  // 41: fsmeta.meta.v1.NewSessionReply.error:type_name -> fsmeta.meta.v1.Error
-	8,  // 42: fsmeta.meta.v1.Meta.Lookup:input_type -> fsmeta.meta.v1.LookupRequest
-	7,  // 43: fsmeta.meta.v1.Meta.GetAttr:input_type -> fsmeta.meta.v1.InoRequest
-	10, // 44: fsmeta.meta.v1.Meta.Create:input_type -> fsmeta.meta.v1.CreateRequest
-	11, // 45: fsmeta.meta.v1.Meta.Mkdir:input_type -> fsmeta.meta.v1.MkdirRequest
-	12, // 46: fsmeta.meta.v1.Meta.Mknod:input_type -> fsmeta.meta.v1.MknodRequest
-	13, // 47: fsmeta.meta.v1.Meta.Symlink:input_type -> fsmeta.meta.v1.SymlinkRequest
-	7,  // 48: fsmeta.meta.v1.Meta.Readlink:input_type -> fsmeta.meta.v1.InoRequest
-	15, // 49: fsmeta.meta.v1.Meta.Link:input_type -> fsmeta.meta.v1.LinkRequest
-	9,  // 50: fsmeta.meta.v1.Meta.Unlink:input_type -> fsmeta.meta.v1.EntryRequest
-	9,  // 51: fsmeta.meta.v1.Meta.Rmdir:input_type -> fsmeta.meta.v1.EntryRequest
-	16, // 52: fsmeta.meta.v1.Meta.Rename:input_type -> fsmeta.meta.v1.RenameRequest
-	17, // 53: fsmeta.meta.v1.Meta.SetAttr:input_type -> fsmeta.meta.v1.SetAttrRequest
-	18, // 54: fsmeta.meta.v1.Meta.ReadDir:input_type -> fsmeta.meta.v1.ReadDirRequest
-	22, // 55: fsmeta.meta.v1.Meta.Open:input_type -> fsmeta.meta.v1.OpenRequest
-	24, // 56: fsmeta.meta.v1.Meta.Close:input_type -> fsmeta.meta.v1.HandleRequest
-	26, // 57: fsmeta.meta.v1.Meta.Flock:input_type -> fsmeta.meta.v1.FlockRequest
-	27, // 58: fsmeta.meta.v1.Meta.SetLk:input_type -> fsmeta.meta.v1.SetLkRequest
-	28, // 59: fsmeta.meta.v1.Meta.GetLk:input_type -> fsmeta.meta.v1.GetLkRequest
-	30, // 60: fsmeta.meta.v1.Meta.SetXattr:input_type -> fsmeta.meta.v1.SetXattrRequest
-	31, // 61: fsmeta.meta.v1.Meta.GetXattr:input_type -> fsmeta.meta.v1.XattrRequest
-	7,  // 62: fsmeta.meta.v1.Meta.ListXattr:input_type -> fsmeta.meta.v1.InoRequest
-	31, // 63: fsmeta.meta.v1.Meta.RemoveXattr:input_type -> fsmeta.meta.v1.XattrRequest
-	34, // 64: fsmeta.meta.v1.Meta.Resolve:input_type -> fsmeta.meta.v1.PathRequest
-	34, // 65: fsmeta.meta.v1.Meta.Stat:input_type -> fsmeta.meta.v1.PathRequest
-	34, // 66: fsmeta.meta.v1.Meta.Lstat:input_type -> fsmeta.meta.v1.PathRequest
-	34, // 67: fsmeta.meta.v1.Meta.ResolveParent:input_type -> fsmeta.meta.v1.PathRequest
-	35, // 68: fsmeta.meta.v1.Meta.MkdirAll:input_type -> fsmeta.meta.v1.MkdirAllRequest
-	34, // 69: fsmeta.meta.v1.Meta.RemoveAll:input_type -> fsmeta.meta.v1.PathRequest
-	38, // 70: fsmeta.meta.v1.Meta.Check:input_type -> fsmeta.meta.v1.CheckRequest
-	41, // 71: fsmeta.meta.v1.Meta.NewSession:input_type -> fsmeta.meta.v1.NewSessionRequest
-	43, // 72: fsmeta.meta.v1.Meta.Keepalive:input_type -> fsmeta.meta.v1.SessionRequest
-	43, // 73: fsmeta.meta.v1.Meta.EndSession:input_type -> fsmeta.meta.v1.SessionRequest
-	5,  // 74: fsmeta.meta.v1.Meta.Lookup:output_type -> fsmeta.meta.v1.AttrReply
-	5,  // 75: fsmeta.meta.v1.Meta.GetAttr:output_type -> fsmeta.meta.v1.AttrReply
-	5,  // 76: fsmeta.meta.v1.Meta.Create:output_type -> fsmeta.meta.v1.AttrReply
-	5,  // 77: fsmeta.meta.v1.Meta.Mkdir:output_type -> fsmeta.meta.v1.AttrReply
-	5,  // 78: fsmeta.meta.v1.Meta.Mknod:output_type -> fsmeta.meta.v1.AttrReply
-	5,  // 79: fsmeta.meta.v1.Meta.Symlink:output_type -> fsmeta.meta.v1.AttrReply
-	14, // 80: fsmeta.meta.v1.Meta.Readlink:output_type -> fsmeta.meta.v1.ReadlinkReply
-	5,  // 81: fsmeta.meta.v1.Meta.Link:output_type -> fsmeta.meta.v1.AttrReply
-	6,  // 82: fsmeta.meta.v1.Meta.Unlink:output_type -> fsmeta.meta.v1.EmptyReply
-	6,  // 83: fsmeta.meta.v1.Meta.Rmdir:output_type -> fsmeta.meta.v1.EmptyReply
-	6,  // 84: fsmeta.meta.v1.Meta.Rename:output_type -> fsmeta.meta.v1.EmptyReply
-	5,  // 85: fsmeta.meta.v1.Meta.SetAttr:output_type -> fsmeta.meta.v1.AttrReply
-	20, // 86: fsmeta.meta.v1.Meta.ReadDir:output_type -> fsmeta.meta.v1.ReadDirReply
-	23, // 87: fsmeta.meta.v1.Meta.Open:output_type -> fsmeta.meta.v1.OpenReply
-	6,  // 88: fsmeta.meta.v1.Meta.Close:output_type -> fsmeta.meta.v1.EmptyReply
-	6,  // 89: fsmeta.meta.v1.Meta.Flock:output_type -> fsmeta.meta.v1.EmptyReply
-	6,  // 90: fsmeta.meta.v1.Meta.SetLk:output_type -> fsmeta.meta.v1.EmptyReply
-	29, // 91: fsmeta.meta.v1.Meta.GetLk:output_type -> fsmeta.meta.v1.GetLkReply
-	6,  // 92: fsmeta.meta.v1.Meta.SetXattr:output_type -> fsmeta.meta.v1.EmptyReply
-	32, // 93: fsmeta.meta.v1.Meta.GetXattr:output_type -> fsmeta.meta.v1.GetXattrReply
-	33, // 94: fsmeta.meta.v1.Meta.ListXattr:output_type -> fsmeta.meta.v1.ListXattrReply
-	6,  // 95: fsmeta.meta.v1.Meta.RemoveXattr:output_type -> fsmeta.meta.v1.EmptyReply
-	36, // 96: fsmeta.meta.v1.Meta.Resolve:output_type -> fsmeta.meta.v1.ResolveReply
-	5,  // 97: fsmeta.meta.v1.Meta.Stat:output_type -> fsmeta.meta.v1.AttrReply
-	5,  // 98: fsmeta.meta.v1.Meta.Lstat:output_type -> fsmeta.meta.v1.AttrReply
-	37, // 99: fsmeta.meta.v1.Meta.ResolveParent:output_type -> fsmeta.meta.v1.ResolveParentReply
-	5,  // 100: fsmeta.meta.v1.Meta.MkdirAll:output_type -> fsmeta.meta.v1.AttrReply
-	6,  // 101: fsmeta.meta.v1.Meta.RemoveAll:output_type -> fsmeta.meta.v1.EmptyReply
-	40, // 102: fsmeta.meta.v1.Meta.Check:output_type -> fsmeta.meta.v1.CheckReply
-	42, // 103: fsmeta.meta.v1.Meta.NewSession:output_type -> fsmeta.meta.v1.NewSessionReply
-	6,  // 104: fsmeta.meta.v1.Meta.Keepalive:output_type -> fsmeta.meta.v1.EmptyReply
-	6,  // 105: fsmeta.meta.v1.Meta.EndSession:output_type -> fsmeta.meta.v1.EmptyReply
-	74, // [74:106] is the sub-list for method output_type
-	42, // [42:74] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	2,  // 1: fsmeta.meta.v1.Error.cause:type_name -> fsmeta.meta.v1.Error.Cause
+	4,  // 2: fsmeta.meta.v1.AttrReply.error:type_name -> fsmeta.meta.v1.Error
+	5,  // 3: fsmeta.meta.v1.AttrReply.attr:type_name -> fsmeta.meta.v1.Attr
+	4,  // 4: fsmeta.meta.v1.EmptyReply.error:type_name -> fsmeta.meta.v1.Error
+	3,  // 5: fsmeta.meta.v1.InoRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 6: fsmeta.meta.v1.LookupRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 7: fsmeta.meta.v1.EntryRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 8: fsmeta.meta.v1.CreateRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 9: fsmeta.meta.v1.MkdirRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 10: fsmeta.meta.v1.MknodRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 11: fsmeta.meta.v1.SymlinkRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	4,  // 12: fsmeta.meta.v1.ReadlinkReply.error:type_name -> fsmeta.meta.v1.Error
+	3,  // 13: fsmeta.meta.v1.LinkRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 14: fsmeta.meta.v1.RenameRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 15: fsmeta.meta.v1.SetAttrRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 16: fsmeta.meta.v1.ReadDirRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	4,  // 17: fsmeta.meta.v1.ReadDirReply.error:type_name -> fsmeta.meta.v1.Error
+	20, // 18: fsmeta.meta.v1.ReadDirReply.entries:type_name -> fsmeta.meta.v1.DirEntry
+	3,  // 19: fsmeta.meta.v1.OpenRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	4,  // 20: fsmeta.meta.v1.OpenReply.error:type_name -> fsmeta.meta.v1.Error
+	22, // 21: fsmeta.meta.v1.OpenReply.handle:type_name -> fsmeta.meta.v1.Handle
+	22, // 22: fsmeta.meta.v1.HandleRequest.handle:type_name -> fsmeta.meta.v1.Handle
+	0,  // 23: fsmeta.meta.v1.Lock.type:type_name -> fsmeta.meta.v1.LockType
+	22, // 24: fsmeta.meta.v1.FlockRequest.handle:type_name -> fsmeta.meta.v1.Handle
+	0,  // 25: fsmeta.meta.v1.FlockRequest.type:type_name -> fsmeta.meta.v1.LockType
+	22, // 26: fsmeta.meta.v1.SetLkRequest.handle:type_name -> fsmeta.meta.v1.Handle
+	26, // 27: fsmeta.meta.v1.SetLkRequest.lock:type_name -> fsmeta.meta.v1.Lock
+	22, // 28: fsmeta.meta.v1.GetLkRequest.handle:type_name -> fsmeta.meta.v1.Handle
+	26, // 29: fsmeta.meta.v1.GetLkRequest.lock:type_name -> fsmeta.meta.v1.Lock
+	4,  // 30: fsmeta.meta.v1.GetLkReply.error:type_name -> fsmeta.meta.v1.Error
+	26, // 31: fsmeta.meta.v1.GetLkReply.lock:type_name -> fsmeta.meta.v1.Lock
+	3,  // 32: fsmeta.meta.v1.SetXattrRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 33: fsmeta.meta.v1.XattrRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	4,  // 34: fsmeta.meta.v1.GetXattrReply.error:type_name -> fsmeta.meta.v1.Error
+	4,  // 35: fsmeta.meta.v1.ListXattrReply.error:type_name -> fsmeta.meta.v1.Error
+	3,  // 36: fsmeta.meta.v1.PathRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	3,  // 37: fsmeta.meta.v1.MkdirAllRequest.cred:type_name -> fsmeta.meta.v1.Cred
+	4,  // 38: fsmeta.meta.v1.ResolveReply.error:type_name -> fsmeta.meta.v1.Error
+	4,  // 39: fsmeta.meta.v1.ResolveParentReply.error:type_name -> fsmeta.meta.v1.Error
+	4,  // 40: fsmeta.meta.v1.CheckReply.error:type_name -> fsmeta.meta.v1.Error
+	40, // 41: fsmeta.meta.v1.CheckReply.problems:type_name -> fsmeta.meta.v1.Problem
+	4,  // 42: fsmeta.meta.v1.NewSessionReply.error:type_name -> fsmeta.meta.v1.Error
+	9,  // 43: fsmeta.meta.v1.Meta.Lookup:input_type -> fsmeta.meta.v1.LookupRequest
+	8,  // 44: fsmeta.meta.v1.Meta.GetAttr:input_type -> fsmeta.meta.v1.InoRequest
+	11, // 45: fsmeta.meta.v1.Meta.Create:input_type -> fsmeta.meta.v1.CreateRequest
+	12, // 46: fsmeta.meta.v1.Meta.Mkdir:input_type -> fsmeta.meta.v1.MkdirRequest
+	13, // 47: fsmeta.meta.v1.Meta.Mknod:input_type -> fsmeta.meta.v1.MknodRequest
+	14, // 48: fsmeta.meta.v1.Meta.Symlink:input_type -> fsmeta.meta.v1.SymlinkRequest
+	8,  // 49: fsmeta.meta.v1.Meta.Readlink:input_type -> fsmeta.meta.v1.InoRequest
+	16, // 50: fsmeta.meta.v1.Meta.Link:input_type -> fsmeta.meta.v1.LinkRequest
+	10, // 51: fsmeta.meta.v1.Meta.Unlink:input_type -> fsmeta.meta.v1.EntryRequest
+	10, // 52: fsmeta.meta.v1.Meta.Rmdir:input_type -> fsmeta.meta.v1.EntryRequest
+	17, // 53: fsmeta.meta.v1.Meta.Rename:input_type -> fsmeta.meta.v1.RenameRequest
+	18, // 54: fsmeta.meta.v1.Meta.SetAttr:input_type -> fsmeta.meta.v1.SetAttrRequest
+	19, // 55: fsmeta.meta.v1.Meta.ReadDir:input_type -> fsmeta.meta.v1.ReadDirRequest
+	23, // 56: fsmeta.meta.v1.Meta.Open:input_type -> fsmeta.meta.v1.OpenRequest
+	25, // 57: fsmeta.meta.v1.Meta.Close:input_type -> fsmeta.meta.v1.HandleRequest
+	27, // 58: fsmeta.meta.v1.Meta.Flock:input_type -> fsmeta.meta.v1.FlockRequest
+	28, // 59: fsmeta.meta.v1.Meta.SetLk:input_type -> fsmeta.meta.v1.SetLkRequest
+	29, // 60: fsmeta.meta.v1.Meta.GetLk:input_type -> fsmeta.meta.v1.GetLkRequest
+	31, // 61: fsmeta.meta.v1.Meta.SetXattr:input_type -> fsmeta.meta.v1.SetXattrRequest
+	32, // 62: fsmeta.meta.v1.Meta.GetXattr:input_type -> fsmeta.meta.v1.XattrRequest
+	8,  // 63: fsmeta.meta.v1.Meta.ListXattr:input_type -> fsmeta.meta.v1.InoRequest
+	32, // 64: fsmeta.meta.v1.Meta.RemoveXattr:input_type -> fsmeta.meta.v1.XattrRequest
+	35, // 65: fsmeta.meta.v1.Meta.Resolve:input_type -> fsmeta.meta.v1.PathRequest
+	35, // 66: fsmeta.meta.v1.Meta.Stat:input_type -> fsmeta.meta.v1.PathRequest
+	35, // 67: fsmeta.meta.v1.Meta.Lstat:input_type -> fsmeta.meta.v1.PathRequest
+	35, // 68: fsmeta.meta.v1.Meta.ResolveParent:input_type -> fsmeta.meta.v1.PathRequest
+	36, // 69: fsmeta.meta.v1.Meta.MkdirAll:input_type -> fsmeta.meta.v1.MkdirAllRequest
+	35, // 70: fsmeta.meta.v1.Meta.RemoveAll:input_type -> fsmeta.meta.v1.PathRequest
+	39, // 71: fsmeta.meta.v1.Meta.Check:input_type -> fsmeta.meta.v1.CheckRequest
+	42, // 72: fsmeta.meta.v1.Meta.NewSession:input_type -> fsmeta.meta.v1.NewSessionRequest
+	44, // 73: fsmeta.meta.v1.Meta.Keepalive:input_type -> fsmeta.meta.v1.SessionRequest
+	44, // 74: fsmeta.meta.v1.Meta.EndSession:input_type -> fsmeta.meta.v1.SessionRequest
+	6,  // 75: fsmeta.meta.v1.Meta.Lookup:output_type -> fsmeta.meta.v1.AttrReply
+	6,  // 76: fsmeta.meta.v1.Meta.GetAttr:output_type -> fsmeta.meta.v1.AttrReply
+	6,  // 77: fsmeta.meta.v1.Meta.Create:output_type -> fsmeta.meta.v1.AttrReply
+	6,  // 78: fsmeta.meta.v1.Meta.Mkdir:output_type -> fsmeta.meta.v1.AttrReply
+	6,  // 79: fsmeta.meta.v1.Meta.Mknod:output_type -> fsmeta.meta.v1.AttrReply
+	6,  // 80: fsmeta.meta.v1.Meta.Symlink:output_type -> fsmeta.meta.v1.AttrReply
+	15, // 81: fsmeta.meta.v1.Meta.Readlink:output_type -> fsmeta.meta.v1.ReadlinkReply
+	6,  // 82: fsmeta.meta.v1.Meta.Link:output_type -> fsmeta.meta.v1.AttrReply
+	7,  // 83: fsmeta.meta.v1.Meta.Unlink:output_type -> fsmeta.meta.v1.EmptyReply
+	7,  // 84: fsmeta.meta.v1.Meta.Rmdir:output_type -> fsmeta.meta.v1.EmptyReply
+	7,  // 85: fsmeta.meta.v1.Meta.Rename:output_type -> fsmeta.meta.v1.EmptyReply
+	6,  // 86: fsmeta.meta.v1.Meta.SetAttr:output_type -> fsmeta.meta.v1.AttrReply
+	21, // 87: fsmeta.meta.v1.Meta.ReadDir:output_type -> fsmeta.meta.v1.ReadDirReply
+	24, // 88: fsmeta.meta.v1.Meta.Open:output_type -> fsmeta.meta.v1.OpenReply
+	7,  // 89: fsmeta.meta.v1.Meta.Close:output_type -> fsmeta.meta.v1.EmptyReply
+	7,  // 90: fsmeta.meta.v1.Meta.Flock:output_type -> fsmeta.meta.v1.EmptyReply
+	7,  // 91: fsmeta.meta.v1.Meta.SetLk:output_type -> fsmeta.meta.v1.EmptyReply
+	30, // 92: fsmeta.meta.v1.Meta.GetLk:output_type -> fsmeta.meta.v1.GetLkReply
+	7,  // 93: fsmeta.meta.v1.Meta.SetXattr:output_type -> fsmeta.meta.v1.EmptyReply
+	33, // 94: fsmeta.meta.v1.Meta.GetXattr:output_type -> fsmeta.meta.v1.GetXattrReply
+	34, // 95: fsmeta.meta.v1.Meta.ListXattr:output_type -> fsmeta.meta.v1.ListXattrReply
+	7,  // 96: fsmeta.meta.v1.Meta.RemoveXattr:output_type -> fsmeta.meta.v1.EmptyReply
+	37, // 97: fsmeta.meta.v1.Meta.Resolve:output_type -> fsmeta.meta.v1.ResolveReply
+	6,  // 98: fsmeta.meta.v1.Meta.Stat:output_type -> fsmeta.meta.v1.AttrReply
+	6,  // 99: fsmeta.meta.v1.Meta.Lstat:output_type -> fsmeta.meta.v1.AttrReply
+	38, // 100: fsmeta.meta.v1.Meta.ResolveParent:output_type -> fsmeta.meta.v1.ResolveParentReply
+	6,  // 101: fsmeta.meta.v1.Meta.MkdirAll:output_type -> fsmeta.meta.v1.AttrReply
+	7,  // 102: fsmeta.meta.v1.Meta.RemoveAll:output_type -> fsmeta.meta.v1.EmptyReply
+	41, // 103: fsmeta.meta.v1.Meta.Check:output_type -> fsmeta.meta.v1.CheckReply
+	43, // 104: fsmeta.meta.v1.Meta.NewSession:output_type -> fsmeta.meta.v1.NewSessionReply
+	7,  // 105: fsmeta.meta.v1.Meta.Keepalive:output_type -> fsmeta.meta.v1.EmptyReply
+	7,  // 106: fsmeta.meta.v1.Meta.EndSession:output_type -> fsmeta.meta.v1.EmptyReply
+	75, // [75:107] is the sub-list for method output_type
+	43, // [43:75] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_meta_proto_init() }
@@ -3283,7 +3350,7 @@ func file_meta_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meta_proto_rawDesc), len(file_meta_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,

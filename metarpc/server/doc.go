@@ -6,10 +6,11 @@
 // Calls: each request carries the caller's credentials (uid, gid, groups)
 // and runs one store call; the path helpers (Resolve, Stat, Lstat,
 // ResolveParent, MkdirAll, RemoveAll) and Check run on the server, one
-// round trip each. POSIX failures travel in the reply as errno, op, paths
-// and message, so the client rebuilds the same *fs.PathError or
-// *os.LinkError wrapping the same syscall.Errno (and meta.ErrSessionExpired
-// when it was one). Failures without an errno are gRPC codes: Unavailable
+// round trip each. POSIX failures travel in the reply as errno, op, paths,
+// message and the context error they wrap, if any, so the client rebuilds
+// the same *fs.PathError or *os.LinkError wrapping the same syscall.Errno
+// (and meta.ErrSessionExpired, context.Canceled or
+// context.DeadlineExceeded when it wrapped one). Failures without an errno are gRPC codes: Unavailable
 // (engine down), DeadlineExceeded, Canceled, Aborted (retries exhausted),
 // Internal.
 //
@@ -39,13 +40,18 @@
 // Operations: the gRPC health service (grpc.health.v1, service "" and
 // "fsmeta.meta.v1.Meta") reports SERVING until shutdown. Config.MetricsAddr
 // serves Prometheus metrics at /metrics: fsmeta_meta_requests_total{op,
-// result} (result OK, an errno name, SessionExpired or a gRPC code),
-// fsmeta_meta_request_seconds{op}, fsmeta_meta_retries_total (the store's
-// transaction retries), fsmeta_meta_conflicts_total (retries caused by
-// read conflicts, when Open opened the store), fsmeta_meta_sessions and
-// fsmeta_meta_sessions_expired_total. Logs go to Config.Logger (log/slog):
+// result} (result OK, an errno name, SessionExpired or a gRPC code; no
+// label carries a name or path), fsmeta_meta_request_seconds{op},
+// fsmeta_meta_retries_total (the store's transaction retries),
+// fsmeta_meta_conflicts_total (retries caused by read conflicts, when Open
+// opened the store), fsmeta_meta_sessions (live remote sessions),
+// fsmeta_meta_sessions_expired_total (remote sessions that stopped
+// renewing, each counted once) and fsmeta_meta_sessions_reaped_total
+// (expired session records of any client that this server's expiry
+// passes cleaned up). Logs go to Config.Logger (log/slog):
 // "serving" with addr= once listening, every request at debug level.
 // Serve stops when its context ends: health turns NOT_SERVING, requests in
-// flight drain for up to Config.ShutdownTimeout, then the rest are cut
-// off.
+// flight drain for up to Config.ShutdownTimeout, then the rest (blocking
+// lock waits, say) are cut off. A Server serves once; after Close, Serve
+// is ErrClosed.
 package server

@@ -13,6 +13,7 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	conflicts prometheus.Counter
 	expired   prometheus.Counter
+	reaped    prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -31,10 +32,13 @@ func newMetrics() *metrics {
 			Help: "Transaction retries caused by a read conflict (counted when the server opened the store itself).",
 		}),
 		expired: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "fsmeta_meta_sessions_expired_total", Help: "Sessions expired: remote sessions that stopped renewing and store sessions reaped.",
+			Name: "fsmeta_meta_sessions_expired_total", Help: "Sessions of this server's clients that expired: their keepalives stopped for a lease.",
+		}),
+		reaped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fsmeta_meta_sessions_reaped_total", Help: "Expired session records (of any client of the store) whose handles and locks this server's expiry passes released.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.conflicts, m.expired,
+	m.reg.MustRegister(m.requests, m.latency, m.conflicts, m.expired, m.reaped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -90,6 +90,7 @@ type Server struct {
 	lis     net.Listener
 	mlis    net.Listener
 	served  bool
+	closed  bool
 	closeMu sync.Once
 }
 
@@ -198,6 +199,9 @@ func (s *Server) Store() *meta.Store { return s.store }
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
 	if s.lis == nil {
 		lis, err := net.Listen("tcp", s.cfg.Addr)
 		if err != nil {
@@ -251,8 +255,12 @@ func (s *Server) MetricsHandler() http.Handler {
 // with the address, and serves until ctx is done; then it stops
 // gracefully (bounded by Config.ShutdownTimeout), ends the remote
 // sessions, and closes what Open opened. It returns nil after a shutdown
-// caused by ctx. A Server serves once.
+// caused by ctx. A Server serves once; Serve on a closed Server is
+// ErrClosed.
 func (s *Server) Serve(ctx context.Context) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
 	if err := s.Listen(); err != nil {
 		s.Close()
 		return err
@@ -263,9 +271,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.serve(ctx, lis)
 }
 
-// ServeListener is Serve on a listener of the caller's.
+// ServeListener is Serve on a listener of the caller's, which it closes
+// when it returns.
 func (s *Server) ServeListener(ctx context.Context, lis net.Listener) error {
+	if err := s.begin(); err != nil {
+		lis.Close()
+		return err
+	}
 	s.mu.Lock()
+	if s.lis != nil && s.lis != lis {
+		s.lis.Close() // bound by Listen, now unused
+	}
 	s.lis = lis
 	err := s.listenMetrics()
 	s.mu.Unlock()
@@ -276,13 +292,22 @@ func (s *Server) ServeListener(ctx context.Context, lis net.Listener) error {
 	return s.serve(ctx, lis)
 }
 
-func (s *Server) serve(ctx context.Context, lis net.Listener) error {
+// begin marks the server as serving, once.
+func (s *Server) begin() error {
 	s.mu.Lock()
-	if s.served {
-		s.mu.Unlock()
+	defer s.mu.Unlock()
+	switch {
+	case s.served:
 		return errors.New("server: Serve called twice")
+	case s.closed:
+		return ErrClosed
 	}
 	s.served = true
+	return nil
+}
+
+func (s *Server) serve(ctx context.Context, lis net.Listener) error {
+	s.mu.Lock()
 	mlis := s.mlis
 	s.mu.Unlock()
 	defer s.Close()
@@ -354,6 +379,7 @@ func (s *Server) Close() error {
 	s.closeMu.Do(func() {
 		s.grpc.Stop()
 		s.mu.Lock()
+		s.closed = true
 		if s.lis != nil {
 			s.lis.Close()
 		}

@@ -80,7 +80,9 @@ func (t *sessions) renew(ctx context.Context, id uint64) (bool, error) {
 	}
 	if err := se.Renew(ctx); err != nil {
 		if errors.Is(err, wire.ErrSessionExpired) {
-			t.drop(id)
+			if t.drop(id) != nil {
+				t.m.expired.Inc()
+			}
 			return false, nil
 		}
 		return true, err
@@ -135,7 +137,7 @@ func (t *sessions) sweep(ctx context.Context) {
 		t.log.Warn("expire sessions", "err", err)
 	case n > 0:
 		t.log.Info("expired store sessions", "count", n)
-		t.m.expired.Add(float64(n))
+		t.m.reaped.Add(float64(n))
 	}
 }
 

@@ -5,6 +5,7 @@
 package wire
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -157,19 +158,43 @@ func Error(err error) *metapb.Error {
 		return nil
 	}
 	e := &metapb.Error{Kind: metapb.Error_KIND_PLAIN, Errno: uint32(errno), SessionExpired: expired}
-	inner := err
-	var pe *fs.PathError
-	var le *os.LinkError
 	switch {
-	case errors.As(err, &pe):
-		e.Kind, e.Op, e.Path, inner = metapb.Error_KIND_PATH, pe.Op, []byte(pe.Path), pe.Err
-	case errors.As(err, &le):
-		e.Kind, e.Op, e.Path, e.Path2, inner = metapb.Error_KIND_LINK, le.Op, []byte(le.Old), []byte(le.New), le.Err
+	case errors.Is(err, context.DeadlineExceeded):
+		e.Cause = metapb.Error_CAUSE_DEADLINE
+	case errors.Is(err, context.Canceled):
+		e.Cause = metapb.Error_CAUSE_CANCELED
+	}
+	inner := err
+	switch w := outermost(err).(type) {
+	case *fs.PathError:
+		e.Kind, e.Op, e.Path, inner = metapb.Error_KIND_PATH, w.Op, []byte(w.Path), w.Err
+	case *os.LinkError:
+		e.Kind, e.Op, e.Path, e.Path2, inner = metapb.Error_KIND_LINK, w.Op, []byte(w.Old), []byte(w.New), w.Err
 	}
 	if !hasErrno || inner != error(errno) {
 		e.Message = inner.Error()
 	}
 	return e
+}
+
+// outermost returns the first *fs.PathError or *os.LinkError in err's
+// chain (depth first, as errors.As walks it), or nil.
+func outermost(err error) error {
+	switch x := err.(type) {
+	case nil:
+		return nil
+	case *fs.PathError, *os.LinkError:
+		return err
+	case interface{ Unwrap() error }:
+		return outermost(x.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range x.Unwrap() {
+			if w := outermost(e); w != nil {
+				return w
+			}
+		}
+	}
+	return nil
 }
 
 // FromError rebuilds an error received: the same *fs.PathError or
@@ -178,9 +203,25 @@ func FromError(e *metapb.Error) error {
 	if e == nil {
 		return nil
 	}
+	var cause error
+	switch e.Cause {
+	case metapb.Error_CAUSE_DEADLINE:
+		cause = context.DeadlineExceeded
+	case metapb.Error_CAUSE_CANCELED:
+		cause = context.Canceled
+	}
 	var inner error = syscall.Errno(e.Errno)
-	if e.Message != "" || e.SessionExpired {
-		inner = &Remote{Errno: syscall.Errno(e.Errno), SessionExpired: e.SessionExpired, Msg: e.Message}
+	switch {
+	case e.Errno == 0 && !e.SessionExpired:
+		// Only a faulty server sends a failure without an errno; errno 0
+		// would read as success (to a FUSE server, say), so it is EIO.
+		msg := e.Message
+		if msg == "" {
+			msg = "meta server sent a failure without an errno"
+		}
+		inner = &Remote{Errno: syscall.EIO, Msg: msg, Cause: cause}
+	case e.Message != "" || e.SessionExpired || cause != nil:
+		inner = &Remote{Errno: syscall.Errno(e.Errno), SessionExpired: e.SessionExpired, Msg: e.Message, Cause: cause}
 	}
 	switch e.Kind {
 	case metapb.Error_KIND_PATH:
@@ -193,12 +234,13 @@ func FromError(e *metapb.Error) error {
 }
 
 // Remote is the inner error of a failure whose text says more than its
-// errno. It unwraps to the errno and, for an expired session, to
-// ErrSessionExpired.
+// errno. It unwraps to the errno, for an expired session to
+// ErrSessionExpired, and to the context error it was caused by.
 type Remote struct {
 	Errno          syscall.Errno
 	SessionExpired bool
 	Msg            string
+	Cause          error // context.Canceled, context.DeadlineExceeded or nil
 }
 
 func (r *Remote) Error() string {
@@ -221,12 +263,15 @@ func (r *Remote) Unwrap() []error {
 	if r.SessionExpired {
 		out = append(out, ErrSessionExpired)
 	}
+	if r.Cause != nil {
+		out = append(out, r.Cause)
+	}
 	return out
 }
 
 // Expired is the wire error for a session the server does not know (or
 // that has expired).
 func Expired(op string, session uint64) *metapb.Error {
-	return &metapb.Error{Kind: metapb.Error_KIND_PATH, Op: op, Path: []byte(fmt.Sprintf("session %d", session)),
+	return &metapb.Error{Kind: metapb.Error_KIND_PATH, Op: op, Path: []byte(fmt.Sprintf("session:%016x", session)), // as the store names sessions
 		Errno: uint32(meta.Errno(ErrSessionExpired)), SessionExpired: true, Message: fmt.Sprintf("%v: unknown or expired on this server", ErrSessionExpired)}
 }

@@ -59,7 +59,15 @@ func TestError_RoundTrip(t *testing.T) {
 
 	// Lock waits cut off by their context are EINTR.
 	intr := &fs.PathError{Op: "flock", Path: "#5", Err: errors.Join(syscall.EINTR, context.DeadlineExceeded)}
-	require.ErrorIs(t, roundTrip(t, intr), syscall.EINTR)
+	got = roundTrip(t, intr)
+	require.ErrorIs(t, got, syscall.EINTR)
+	require.ErrorIs(t, got, context.DeadlineExceeded, "the cause survives the wire")
+	require.Equal(t, intr.Error(), got.Error())
+	intr = &fs.PathError{Op: "setlk", Path: "#5", Err: errors.Join(syscall.EINTR, context.Canceled)}
+	got = roundTrip(t, intr)
+	require.ErrorIs(t, got, context.Canceled)
+	require.NotErrorIs(t, got, context.DeadlineExceeded)
+	require.NotErrorIs(t, roundTrip(t, &fs.PathError{Op: "lookup", Path: "#1/x", Err: syscall.ENOENT}), context.Canceled)
 }
 
 func TestError_WithoutErrnoIsAStatus(t *testing.T) {
@@ -104,3 +112,42 @@ func TestConversions_RoundTrip(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// An error on the wire without an errno (a buggy or hostile server) must
+// not come back as errno 0, which callers such as a FUSE server read as
+// success: it is EIO, keeping the text.
+func TestFromError_ZeroErrnoIsEIO(t *testing.T) {
+	for _, e := range []*metapb.Error{
+		{},
+		{Kind: metapb.Error_KIND_PLAIN, Message: "boom"},
+		{Kind: metapb.Error_KIND_PATH, Op: "lookup", Path: []byte("#1/x"), Message: "boom"},
+		{Kind: metapb.Error_KIND_LINK, Op: "rename", Path: []byte("#1/a"), Path2: []byte("#1/b")},
+		{Kind: metapb.Error_Kind(99), Message: "unknown kind"},
+	} {
+		err := FromError(e)
+		require.Error(t, err, "%v", e)
+		require.Equal(t, syscall.EIO, meta.Errno(err), "%v: %v", e, err)
+		if e.Message != "" {
+			require.Contains(t, err.Error(), e.Message)
+		}
+	}
+	// Session expiry without an errno still reads as ESTALE.
+	err := FromError(&metapb.Error{SessionExpired: true})
+	require.ErrorIs(t, err, meta.ErrSessionExpired)
+	require.Equal(t, syscall.ESTALE, meta.Errno(err))
+}
+
+// The outermost of *fs.PathError and *os.LinkError names the kind on the
+// wire, whichever type it is.
+func TestError_OutermostWrapperKind(t *testing.T) {
+	le := &os.LinkError{Op: "rename", Old: "#1/a", New: "#1/b", Err: &fs.PathError{Op: "lookup", Path: "#1/a", Err: syscall.ENOENT}}
+	got := roundTrip(t, le)
+	require.IsType(t, &os.LinkError{}, got)
+	require.Equal(t, le.Error(), got.Error())
+	require.ErrorIs(t, got, syscall.ENOENT)
+	pe := &fs.PathError{Op: "removeall", Path: "/d", Err: &os.LinkError{Op: "rename", Old: "#1/a", New: "#1/b", Err: syscall.EXDEV}}
+	got = roundTrip(t, pe)
+	require.IsType(t, &fs.PathError{}, got)
+	require.Equal(t, pe.Error(), got.Error())
+	require.ErrorIs(t, got, syscall.EXDEV)
+}
