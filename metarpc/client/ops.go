@@ -12,6 +12,8 @@ import (
 	"github.com/fsmeta/fsmeta/metarpc/internal/wire"
 	"github.com/fsmeta/fsmeta/metarpc/metapb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 type reply interface{ GetError() *metapb.Error }
@@ -41,15 +43,21 @@ func waitCall[Req any, Rep reply](ctx context.Context, c *Client, method, op str
 	r, err := f(ctx, req)
 	if err != nil {
 		var zero Rep
-		if ctx.Err() != nil {
-			return zero, interruptedErr(ctx, op, ino)
+		cause := ctx.Err()
+		if _, ok := ctx.Deadline(); ok && cause == nil && status.Code(err) == codes.DeadlineExceeded {
+			// The server (or gRPC) enforced ctx's deadline a moment
+			// before the local timer fired: the only deadline is ctx's.
+			cause = context.DeadlineExceeded
+		}
+		if cause != nil {
+			return zero, interruptedErr(cause, op, ino)
 		}
 		return zero, c.rpcErr(method, err)
 	}
 	if e := r.GetError(); e != nil {
 		err := wire.FromError(e)
-		if ctx.Err() != nil && meta.Errno(err) == syscall.EINTR {
-			return r, interruptedErr(ctx, op, ino)
+		if cause := ctx.Err(); cause != nil && meta.Errno(err) == syscall.EINTR {
+			return r, interruptedErr(cause, op, ino)
 		}
 		return r, err
 	}
@@ -65,8 +73,8 @@ func (e *interrupted) Error() string {
 }
 func (e *interrupted) Unwrap() []error { return []error{syscall.EINTR, e.cause} }
 
-func interruptedErr(ctx context.Context, op string, ino uint64) error {
-	return &fs.PathError{Op: op, Path: "#" + strconv.FormatUint(ino, 10), Err: &interrupted{cause: ctx.Err()}}
+func interruptedErr(cause error, op string, ino uint64) error {
+	return &fs.PathError{Op: op, Path: "#" + strconv.FormatUint(ino, 10), Err: &interrupted{cause: cause}}
 }
 
 // sessionOf is the session a handle's calls name: the one it was opened
