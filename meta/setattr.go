@@ -53,8 +53,14 @@ func (s *Store) SetAttr(ctx context.Context, c Cred, ino uint64, set SetAttr) (A
 			return Attr{}, syscall.EPERM
 		}
 		if (set.Uid != nil && *set.Uid != n.Uid) || (set.Gid != nil && *set.Gid != n.Gid) {
+			// As Linux's should_remove_suid: setuid goes; setgid goes
+			// only with group execute (without it, it marks mandatory
+			// locking and stays).
 			if n.Type != inode.TypeDir {
-				n.Mode &^= inode.ModeSetuid | inode.ModeSetgid
+				n.Mode &^= inode.ModeSetuid
+				if n.Mode&0o010 != 0 {
+					n.Mode &^= inode.ModeSetgid
+				}
 			}
 		}
 		if set.Uid != nil {

@@ -86,6 +86,17 @@ func TestSetAttr_ChownByRootClearsSetuid(t *testing.T) {
 	require.EqualValues(t, 0o755, a.Mode)
 }
 
+// Without group execute, setgid marks mandatory locking and survives a
+// chown, as Linux's should_remove_suid keeps it; setuid still goes.
+func TestSetAttr_ChownKeepsSetgidWithoutGroupExec(t *testing.T) {
+	s := newStore(t)
+	f := create(t, s, alice, home(t, s, alice), "f", 0o6745)
+	a, err := s.SetAttr(ctx, rootCred, f.Ino, meta.SetAttr{Uid: ptr(bob.Uid)})
+	require.NoError(t, err)
+	require.EqualValues(t, 0o2745, a.Mode)
+	require.EqualValues(t, 0o2745, getattr(t, s, f.Ino).Mode)
+}
+
 func TestSetAttr_TruncateUpdatesSizeMtimeCtime(t *testing.T) {
 	clock := newClock()
 	s := newStoreWith(t, nil, meta.Options{Clock: clock.Now})
