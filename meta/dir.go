@@ -55,10 +55,16 @@ func (s *Store) ReadDir(ctx context.Context, c Cred, ino uint64, cursor string, 
 
 // ReadDirAll lists every entry of directory ino, page by page.
 func (s *Store) ReadDirAll(ctx context.Context, c Cred, ino uint64) ([]DirEntry, error) {
+	return ReadDirAllFS(ctx, s, c, ino)
+}
+
+// ReadDirAllFS is ReadDirAll over any FS, built from its ReadDir: every
+// entry of directory ino, page by page, each page its own snapshot.
+func ReadDirAllFS(ctx context.Context, fsys FS, c Cred, ino uint64) ([]DirEntry, error) {
 	var all []DirEntry
 	cursor := ""
 	for {
-		ents, next, err := s.ReadDir(ctx, c, ino, cursor, 0)
+		ents, next, err := fsys.ReadDir(ctx, c, ino, cursor, 0)
 		if err != nil {
 			return nil, err
 		}

@@ -122,24 +122,14 @@ func (s *Store) setXattr(ctx context.Context, c Cred, ino uint64, name string, v
 	}
 	key := s.l.Xattr(ino, []byte(name))
 	return s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, _ uint64) error {
-		ls, err := kv.GetMany(ctx, tx, false, s.l.Inode(ino), key)
+		n, cur, err := s.loadXattr(ctx, tx, c, ino, name, key, true)
 		if err != nil {
-			return err
-		}
-		n, err := inodeFrom(ls[0], ino)
-		if err != nil {
-			return err
-		}
-		if err := xattrPermission(c, n, name, true); err != nil {
-			return err
-		}
-		if _, err := xattrNamespace(name); err != nil {
 			return err
 		}
 		switch {
-		case flags&XattrCreate != 0 && ls[1].Found:
+		case flags&XattrCreate != 0 && cur.Found:
 			return syscall.EEXIST
-		case flags&XattrReplace != 0 && !ls[1].Found:
+		case flags&XattrReplace != 0 && !cur.Found:
 			return syscall.ENODATA
 		}
 		tx.Set(key, val)
@@ -158,27 +148,17 @@ func (s *Store) GetXattr(ctx context.Context, c Cred, ino uint64, name string) (
 	}
 	key := s.l.Xattr(ino, []byte(name))
 	v, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) ([]byte, error) {
-		ls, err := kv.GetMany(ctx, tx, true, s.l.Inode(ino), key)
+		_, cur, err := s.loadXattr(ctx, tx, c, ino, name, key, false)
 		if err != nil {
 			return nil, err
 		}
-		n, err := inodeFrom(ls[0], ino)
-		if err != nil {
-			return nil, err
-		}
-		if err := xattrPermission(c, n, name, false); err != nil {
-			return nil, err
-		}
-		if _, err := xattrNamespace(name); err != nil {
-			return nil, err
-		}
-		if !ls[1].Found {
+		if !cur.Found {
 			return nil, syscall.ENODATA
 		}
-		if ls[1].Value == nil {
+		if cur.Value == nil {
 			return []byte{}, nil
 		}
-		return ls[1].Value, nil
+		return cur.Value, nil
 	})
 	return v, pathErr("getxattr", inoPath(ino), err)
 }
@@ -228,21 +208,11 @@ func (s *Store) RemoveXattr(ctx context.Context, c Cred, ino uint64, name string
 	}
 	key := s.l.Xattr(ino, []byte(name))
 	err := s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, _ uint64) error {
-		ls, err := kv.GetMany(ctx, tx, false, s.l.Inode(ino), key)
+		n, cur, err := s.loadXattr(ctx, tx, c, ino, name, key, true)
 		if err != nil {
 			return err
 		}
-		n, err := inodeFrom(ls[0], ino)
-		if err != nil {
-			return err
-		}
-		if err := xattrPermission(c, n, name, true); err != nil {
-			return err
-		}
-		if _, err := xattrNamespace(name); err != nil {
-			return err
-		}
-		if !ls[1].Found {
+		if !cur.Found {
 			return syscall.ENODATA
 		}
 		tx.Clear(key)
@@ -250,6 +220,27 @@ func (s *Store) RemoveXattr(ctx context.Context, c Cred, ino uint64, name string
 		return nil
 	})
 	return pathErr("removexattr", inoPath(ino), err)
+}
+
+// loadXattr reads ino and its attribute key in one batch (non-snapshot when
+// write: the caller changes it) and checks that c may read, or with write
+// change, the attribute name of ino.
+func (s *Store) loadXattr(ctx context.Context, tx kv.ReadOnlyTxn, c Cred, ino uint64, name string, key []byte, write bool) (*inode.Inode, kv.Lookup, error) {
+	ls, err := kv.GetMany(ctx, tx, !write, s.l.Inode(ino), key)
+	if err != nil {
+		return nil, kv.Lookup{}, err
+	}
+	n, err := inodeFrom(ls[0], ino)
+	if err != nil {
+		return nil, kv.Lookup{}, err
+	}
+	if err := xattrPermission(c, n, name, write); err != nil {
+		return nil, kv.Lookup{}, err
+	}
+	if _, err := xattrNamespace(name); err != nil {
+		return nil, kv.Lookup{}, err
+	}
+	return n, ls[1], nil
 }
 
 // inodeFrom decodes an inode read in a batch, mapping absence to ENOENT.

@@ -179,19 +179,7 @@ func (c *Client) ReadDir(ctx context.Context, cr meta.Cred, ino uint64, cursor s
 
 // ReadDirAll lists every entry of directory ino, page by page.
 func (c *Client) ReadDirAll(ctx context.Context, cr meta.Cred, ino uint64) ([]meta.DirEntry, error) {
-	var all []meta.DirEntry
-	cursor := ""
-	for {
-		ents, next, err := c.ReadDir(ctx, cr, ino, cursor, 0)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, ents...)
-		if next == "" {
-			return all, nil
-		}
-		cursor = next
-	}
+	return meta.ReadDirAllFS(ctx, c, cr, ino)
 }
 
 // Open is meta.Store.Open over the wire, in the client's session. If that
