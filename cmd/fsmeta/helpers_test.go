@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,22 +94,4 @@ func must(tb testing.TB, args ...string) string {
 	require.Equal(tb, 0, code, "fsmeta %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), out, errs)
 	require.Empty(tb, errs, "fsmeta %s", strings.Join(args, " "))
 	return out
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/fsmeta/fsmeta/internal/syncbuf"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,11 +13,11 @@ import (
 
 // serveInProcess runs "fsmeta serve" with args through run and returns the
 // address it logged; cancel stops it, and wait returns its exit status.
-func serveInProcess(t *testing.T, args ...string) (addr string, logs *syncBuffer, cancel func(), wait func() int) {
+func serveInProcess(t *testing.T, args ...string) (addr string, logs *syncbuf.Buffer, cancel func(), wait func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
-	var out syncBuffer
+	logs = &syncbuf.Buffer{}
+	var out syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), &out, logs) }()
 	re := regexp.MustCompile(`msg=serving addr=(\S+)`)

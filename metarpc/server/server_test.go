@@ -1,12 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
+	"github.com/fsmeta/fsmeta/internal/syncbuf"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -275,28 +274,10 @@ func FuzzService(f *testing.F) {
 	})
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Requests are logged at debug level with their result; "serving" carries
 // the address.
 func TestServer_Logs(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	srv, err := New(newStore(t), Config{Addr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	require.NoError(t, err)

@@ -7,13 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fsmeta/fsmeta/internal/syncbuf"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,29 +42,11 @@ func build(t *testing.T, dir string, pkgs ...string) map[string]string {
 	return out
 }
 
-// syncBuffer collects a process's stderr while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a server process.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	done chan struct{}
 	err  error
 }
@@ -76,7 +58,7 @@ var servingRE = regexp.MustCompile(`msg=serving addr=(\S+)`)
 // if the test did not stop it.
 func start(t *testing.T, bin string, args ...string) (*proc, string) {
 	t.Helper()
-	p := &proc{name: filepath.Base(bin), cmd: exec.Command(bin, args...), logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: filepath.Base(bin), cmd: exec.Command(bin, args...), logs: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stderr = p.logs
 	p.cmd.Stdout = p.logs
 	require.NoError(t, p.cmd.Start())

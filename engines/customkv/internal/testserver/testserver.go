@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/fsmeta/fsmeta/internal/syncbuf"
 	"io"
 	"log/slog"
 	"net"
@@ -98,26 +99,9 @@ type Process struct {
 	Addr string
 	Args []string
 	cmd  *exec.Cmd
-	out  *lockedBuf
+	out  *syncbuf.Buffer
 	done chan struct{}
 	err  error
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var addrRE = regexp.MustCompile(`msg=serving addr=(127\.0\.0\.1:\d+)`)
@@ -146,7 +130,7 @@ func TryStart(tb testing.TB, args ...string) (*Process, error) {
 	if !hasListen {
 		args = append(args, "--listen", "127.0.0.1:0")
 	}
-	p := &Process{Args: args, out: &lockedBuf{}, done: make(chan struct{})}
+	p := &Process{Args: args, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
