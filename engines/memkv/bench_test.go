@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/fsmeta/fsmeta/internal/fakeclock"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -201,7 +202,7 @@ func heapBytes() uint64 {
 func BenchmarkLoad1M(b *testing.B) {
 	const n = 1_000_000
 	for i := 0; i < b.N; i++ {
-		clock := &fakeClock{}
+		clock := &fakeclock.Clock{}
 		base := heapBytes()
 		db := memkv.New(memkv.Options{Clock: clock.Now})
 		start := time.Now()

@@ -1,7 +1,7 @@
 package memkv_test
 
 import (
-	"sync"
+	"github.com/fsmeta/fsmeta/internal/fakeclock"
 	"testing"
 	"time"
 
@@ -10,26 +10,8 @@ import (
 	"github.com/fsmeta/fsmeta/kv"
 )
 
-// fakeClock is real time plus an offset that tests move forward.
-type fakeClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 func TestConformance(t *testing.T) {
-	clock := &fakeClock{}
+	clock := &fakeclock.Clock{}
 	enginetest.RunWith(t, enginetest.Config{
 		Open: func(tb testing.TB) kv.Engine {
 			db := memkv.New(memkv.Options{Clock: clock.Now})
@@ -43,7 +25,7 @@ func TestConformance(t *testing.T) {
 
 // A shorter window changes nothing but the window tests' horizon.
 func TestConformanceShortWindow(t *testing.T) {
-	clock := &fakeClock{}
+	clock := &fakeclock.Clock{}
 	enginetest.RunWith(t, enginetest.Config{
 		Open: func(tb testing.TB) kv.Engine {
 			db := memkv.New(memkv.Options{Clock: clock.Now, Window: 50 * time.Millisecond})

@@ -11,13 +11,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/fsmeta/fsmeta/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,24 +33,6 @@ import (
 const childEnv = "FSMETA_CRASH_CHILD" // "addr root-id" of the parent's server
 
 var root = keys.Sub(keys.Tuple{"fsmeta-crash"})
-
-// clock is time.Now moved forward by Advance.
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
 
 func openKV(tb testing.TB, addr string) *customkv.Engine {
 	tb.Helper()
@@ -113,7 +95,7 @@ func TestCrash_ExpiryCleansUpAfterKilledClient(t *testing.T) {
 	ctx := context.Background()
 	db := openKV(t, addr)
 	t.Cleanup(func() { _ = db.Close() })
-	clk := &clock{}
+	clk := &fakeclock.Clock{}
 	s, err := meta.Open(ctx, db, meta.Options{Root: root, Clock: clk.Now})
 	require.NoError(t, err)
 	c := meta.RootCred()

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/fsmeta/fsmeta/internal/fakeclock"
 	"github.com/fsmeta/fsmeta/internal/syncbuf"
 	"io"
 	"log/slog"
@@ -25,24 +26,7 @@ import (
 )
 
 // Clock is a time source tests move forward by hand.
-type Clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-// Now is time.Now moved by every Advance so far.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
+type Clock = fakeclock.Clock
 
 // InProcess opens a server with cfg (in memory when cfg.DataDir is empty)
 // on a free loopback port and returns its address. Cleanup shuts it down.
