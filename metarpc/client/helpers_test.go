@@ -4,16 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/fsmeta/fsmeta/engines/customkv"
-	"github.com/fsmeta/fsmeta/engines/memkv"
-	"github.com/fsmeta/fsmeta/keys"
-	"github.com/fsmeta/fsmeta/kv"
+	"github.com/fsmeta/fsmeta/internal/testenv"
 	"github.com/fsmeta/fsmeta/meta"
 	"github.com/fsmeta/fsmeta/metarpc/client"
 	"github.com/fsmeta/fsmeta/metarpc/server"
@@ -22,44 +15,10 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// engine returns the engine FSMETA_ENGINE names (memkv by default; custom
-// needs FSMETA_KV_ENDPOINTS) and a fresh root on it.
-func engine(tb testing.TB) (kv.Engine, keys.Subspace) {
-	tb.Helper()
-	root := keys.Sub(keys.Tuple{"fsmeta-metarpc-test", rand.Uint64()})
-	switch name := os.Getenv("FSMETA_ENGINE"); name {
-	case "", "memkv":
-		db := memkv.New(memkv.Options{})
-		tb.Cleanup(func() { db.Close() })
-		return db, root
-	case "custom":
-		eps := os.Getenv("FSMETA_KV_ENDPOINTS")
-		if eps == "" {
-			tb.Skip("FSMETA_ENGINE=custom needs FSMETA_KV_ENDPOINTS=host:port[,host:port...] of running kvservers")
-		}
-		db, err := customkv.Open(context.Background(), customkv.Options{
-			Endpoints: strings.Split(eps, ","), ConnectTimeout: 5 * time.Second, Logger: quiet,
-		})
-		require.NoError(tb, err)
-		tb.Cleanup(func() {
-			b, e := root.Range()
-			_ = kv.Update(context.Background(), db, func(ctx context.Context, tx kv.ReadWriteTxn) error {
-				tx.ClearRange(b, e)
-				return nil
-			})
-			db.Close()
-		})
-		return db, root
-	default:
-		tb.Skipf("FSMETA_ENGINE=%q is not an engine these tests know: use memkv (default) or custom", name)
-		return nil, keys.Subspace{}
-	}
-}
-
 // newStore opens a filesystem on the test engine.
 func newStore(tb testing.TB) *meta.Store {
 	tb.Helper()
-	db, root := engine(tb)
+	db, root := testenv.Engine(tb)
 	s, err := meta.Open(context.Background(), db, meta.Options{Root: root})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { s.Shutdown(context.Background()) })

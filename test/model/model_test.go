@@ -38,7 +38,7 @@ import (
 
 	"github.com/fsmeta/fsmeta/meta"
 	"github.com/fsmeta/fsmeta/test/internal/fsmodel"
-	"github.com/fsmeta/fsmeta/test/internal/testenv"
+	"github.com/fsmeta/fsmeta/internal/testenv"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 )

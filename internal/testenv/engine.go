@@ -34,7 +34,9 @@ func Engine(tb testing.TB) (kv.Engine, keys.Subspace) {
 	root := keys.Sub(keys.Tuple{"fsmeta-test", rand.Uint64()})
 	switch name := os.Getenv("FSMETA_ENGINE"); name {
 	case "", "memkv":
-		return memkv.New(memkv.Options{}), root
+		db := memkv.New(memkv.Options{})
+		tb.Cleanup(func() { _ = db.Close() })
+		return db, root
 	case "custom":
 		eps := os.Getenv("FSMETA_KV_ENDPOINTS")
 		if eps == "" {
