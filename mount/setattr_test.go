@@ -32,8 +32,11 @@ func TestMount_ChownFields(t *testing.T) {
 	require.NoError(t, syscall.Chmod(p, 0o6755))
 	require.NoError(t, os.Chown(p, -1, 55))
 	require.Equal(t, uint32(0o755), statT(t, p).Mode&0o7777, "setuid and setgid of a group-executable file cleared")
-	// (Linux keeps setgid without group execute through a chown; meta
-	// clears it on every owner or group change of a non-directory.)
+	// Without group execute, setgid (mandatory locking) survives a chown,
+	// as on Linux; setuid still goes.
+	require.NoError(t, syscall.Chmod(p, 0o6745))
+	require.NoError(t, os.Chown(p, -1, 66))
+	require.Equal(t, uint32(0o2745), statT(t, p).Mode&0o7777, "setgid without group execute kept")
 
 	// By its (non-root) owner, to a group of theirs.
 	require.NoError(t, os.Chown(p, 1000, 1000))
