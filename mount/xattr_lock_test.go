@@ -1,7 +1,6 @@
 package mount_test
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"sort"
@@ -11,25 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsmeta/fsmeta/inode"
-	"github.com/fsmeta/fsmeta/meta"
 	"github.com/stretchr/testify/require"
 )
 
-// skipUnlessStore skips when the store does not implement what probe
-// calls yet (ENOSYS).
-func skipUnlessStore(t *testing.T, what string, err error) {
-	t.Helper()
-	if meta.Errno(err) == syscall.ENOSYS {
-		t.Skipf("skipping: the store does not implement %s yet (ENOSYS)", what)
-	}
-}
-
 func TestMount_Xattr(t *testing.T) {
 	e := mountT(t)
-	ctx := context.Background()
-	_, err := e.store.ListXattr(ctx, meta.RootCred(), inode.RootIno)
-	skipUnlessStore(t, "extended attributes", err)
 
 	p := e.path("f")
 	writeFile(t, p, "x")
@@ -86,15 +71,6 @@ func TestMount_Xattr(t *testing.T) {
 
 func TestMount_Flock(t *testing.T) {
 	e := mountT(t)
-	ctx := context.Background()
-	probe, err := e.store.Create(ctx, meta.RootCred(), inode.RootIno, "probe", 0o644, true)
-	require.NoError(t, err)
-	h, err := e.store.Open(ctx, meta.RootCred(), probe.Ino, syscall.O_RDONLY)
-	require.NoError(t, err)
-	lerr := e.store.Flock(ctx, h, 1, meta.LockRead, false)
-	require.NoError(t, e.store.Close(ctx, h))
-	skipUnlessStore(t, "flock", lerr)
-
 	p := e.path("f")
 	writeFile(t, p, "x")
 	f1, err := os.Open(p)
@@ -141,15 +117,6 @@ func TestMount_Flock(t *testing.T) {
 
 func TestMount_PosixLocks(t *testing.T) {
 	e := mountT(t)
-	ctx := context.Background()
-	probe, err := e.store.Create(ctx, meta.RootCred(), inode.RootIno, "probe", 0o644, true)
-	require.NoError(t, err)
-	h, err := e.store.Open(ctx, meta.RootCred(), probe.Ino, syscall.O_RDWR)
-	require.NoError(t, err)
-	lerr := e.store.SetLk(ctx, h, meta.Lock{Type: meta.LockRead, Start: 0, End: 1, Owner: 1}, false)
-	require.NoError(t, e.store.Close(ctx, h))
-	skipUnlessStore(t, "POSIX locks", lerr)
-
 	p := e.path("f")
 	writeFile(t, p, "0123456789")
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
