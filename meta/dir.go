@@ -106,19 +106,17 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 		mask = accessR | accessW
 	}
 	_, explicit := ctx.Value(sessionKey{}).(*Session)
-	for attempt := 0; ; attempt++ {
-		h, se, err := s.open(ctx, c, ino, flags, mask)
-		if err != nil && errors.Is(err, ErrSessionExpired) && se != nil {
-			s.sessionLost(se)
-			if !explicit && attempt == 0 {
-				continue // the default session expired: open in a new one
-			}
+	h, se, err := s.open(ctx, c, ino, flags, mask)
+	if errors.Is(err, ErrSessionExpired) && se != nil {
+		se.lost.Store(true)
+		if !explicit { // the default session expired: open in a new one
+			h, _, err = s.open(ctx, c, ino, flags, mask)
 		}
-		if err != nil {
-			return Handle{}, pathErr("open", inoPath(ino), err)
-		}
-		return h, nil
 	}
+	if err != nil {
+		return Handle{}, pathErr("open", inoPath(ino), err)
+	}
+	return h, nil
 }
 
 func (s *Store) open(ctx context.Context, c Cred, ino uint64, flags int, mask uint32) (Handle, *Session, error) {

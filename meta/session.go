@@ -105,9 +105,6 @@ func (s *Store) session(ctx context.Context) (*Session, error) {
 	return se, nil
 }
 
-// sessionLost records that se was found expired.
-func (s *Store) sessionLost(se *Session) { se.lost.Store(true) }
-
 var errSessionIDTaken = errors.New("session id in use")
 
 // NewSession registers a new session with a lease of o.Lease (default
