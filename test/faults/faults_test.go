@@ -32,10 +32,10 @@ import (
 
 	"github.com/fsmeta/fsmeta/engines/memkv"
 	"github.com/fsmeta/fsmeta/internal/faultkv"
+	"github.com/fsmeta/fsmeta/internal/testenv"
 	"github.com/fsmeta/fsmeta/kv"
 	"github.com/fsmeta/fsmeta/meta"
 	"github.com/fsmeta/fsmeta/test/internal/fsmodel"
-	"github.com/fsmeta/fsmeta/internal/testenv"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 )

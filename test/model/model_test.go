@@ -36,9 +36,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/fsmeta/fsmeta/internal/testenv"
 	"github.com/fsmeta/fsmeta/meta"
 	"github.com/fsmeta/fsmeta/test/internal/fsmodel"
-	"github.com/fsmeta/fsmeta/internal/testenv"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 )
