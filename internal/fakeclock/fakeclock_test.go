@@ -17,3 +17,16 @@ func TestClock_AdvanceMovesNow(t *testing.T) {
 		t.Fatalf("Now is more than the advance ahead of real time")
 	}
 }
+
+func TestStopped_MovesOnlyByAdvance(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := Stopped(start)
+	time.Sleep(2 * time.Millisecond)
+	if got := c.Now(); !got.Equal(start) {
+		t.Fatalf("stopped clock moved by itself: %v, want %v", got, start)
+	}
+	c.Advance(time.Second)
+	if got := c.Now(); !got.Equal(start.Add(time.Second)) {
+		t.Fatalf("after Advance(1s): %v, want %v", got, start.Add(time.Second))
+	}
+}
