@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/fsmeta/fsmeta/engines/enginetest"
-	"github.com/fsmeta/fsmeta/internal/fakeclock"
 	"github.com/fsmeta/fsmeta/engines/memkv"
+	"github.com/fsmeta/fsmeta/internal/fakeclock"
 	"github.com/fsmeta/fsmeta/kv"
 )
 
