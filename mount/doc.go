@@ -16,7 +16,8 @@
 // service. A data file is removed when meta deletes its inode: after an
 // unlink or a rename that replaced the last link, after the last release
 // here of a file whose last link went while it was open (here or through
-// another client), and at mount time for leftovers.
+// another client), and for leftovers by a sweep that runs in the background
+// once mounted (Server.WaitSwept).
 //
 // Several mounts of one store may share a DataDir, as clients of one
 // storage service. Each mount caches the size of a file it has open, so a

@@ -21,6 +21,9 @@ type Server struct {
 	fs   *fsys
 	dir  string
 	done chan struct{}
+
+	swept    chan struct{} // closed when the sweep of DataDir ends
+	sweepErr error         // what it failed with; read after swept
 }
 
 // Available reports why FUSE cannot be mounted here, or nil if it can: the
@@ -38,9 +41,11 @@ func Available() error {
 }
 
 // Mount mounts fsys on dir and serves it until Unmount (or an external
-// fusermount3 -u). ctx bounds the mounting only: checking the store,
-// sweeping DataDir of contents whose inodes are gone, and the mount itself.
-// fsys is not closed at unmount; it stays the caller's.
+// fusermount3 -u). ctx bounds the mounting only: checking the store and the
+// mount itself. Once mounted, DataDir is swept in the background of
+// contents whose inodes are gone (one GetAttr per data file, which over a
+// remote store would otherwise hold the mount back); WaitSwept reports
+// when that is done. fsys is not closed at unmount; it stays the caller's.
 func Mount(ctx context.Context, fsys meta.FS, dir string, opts Options) (*Server, error) {
 	opts.setDefaults()
 	if opts.DataDir == "" {
@@ -62,9 +67,6 @@ func Mount(ctx context.Context, fsys meta.FS, dir string, opts Options) (*Server
 		return nil, fmt.Errorf("mount: root inode %d of the store is a %v", inode.RootIno, a.Type)
 	}
 	f := newFsys(fsys, data, opts)
-	if err := f.sweep(ctx); err != nil {
-		return nil, fmt.Errorf("mount: sweep data directory: %w", err)
-	}
 	mo := &fuse.MountOptions{
 		AllowOther: opts.AllowOther,
 		FsName:     opts.FSName,
@@ -84,17 +86,40 @@ func Mount(ctx context.Context, fsys meta.FS, dir string, opts Options) (*Server
 		f.stop()
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	s := &Server{srv: srv, fs: f, dir: dir, done: make(chan struct{})}
+	s := &Server{srv: srv, fs: f, dir: dir, done: make(chan struct{}), swept: make(chan struct{})}
 	go func() {
 		srv.Serve()
 		f.stop()
+		<-s.swept
 		close(s.done)
 	}()
 	if err := srv.WaitMount(); err != nil {
+		close(s.swept)
 		_ = s.Unmount()
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
+	go func() {
+		// Inode ids are never reused, so a data file whose inode is gone
+		// cannot come back to life while the mount serves.
+		if err := f.sweep(f.ctx); err != nil && f.ctx.Err() == nil {
+			s.sweepErr = fmt.Errorf("mount: sweep data directory %s: %w", data, err)
+			f.log.Error("sweep of the data directory stopped", "dir", data, "err", err)
+		}
+		close(s.swept)
+	}()
 	return s, nil
+}
+
+// WaitSwept blocks until the start-up sweep of DataDir has ended, or ctx
+// ends, and returns the error that stopped the sweep, if any (it is also
+// logged). An unmount stops the sweep without an error.
+func (s *Server) WaitSwept(ctx context.Context) error {
+	select {
+	case <-s.swept:
+		return s.sweepErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Dir is the mount point.
@@ -131,6 +156,9 @@ func (f *fsys) sweep(ctx context.Context) error {
 		return err
 	}
 	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		ino, err := strconv.ParseUint(e.Name(), 10, 64)
 		if err != nil || !e.Type().IsRegular() {
 			continue // not ours

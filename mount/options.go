@@ -10,7 +10,8 @@ import (
 type Options struct {
 	// DataDir holds file contents, one file per inode named by its decimal
 	// id. Required; it is created (mode 0700) if missing. Files in it whose
-	// inodes meta no longer has are removed at mount time.
+	// inodes meta no longer has are removed in the background after
+	// mounting (Server.WaitSwept).
 	DataDir string
 	// AttrTimeout and EntryTimeout are how long the kernel may cache
 	// attributes and name lookups (default 0: every stat and path walk asks
