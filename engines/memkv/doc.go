@@ -17,7 +17,7 @@
 //
 // Memory: versions older than the MVCC window (Options.Window, 5 s by
 // default) are pruned when their key is written and by an incremental sweep
-// that runs with each commit, and tombstones leave the tree once they fall
+// that runs with the commits, and tombstones leave the tree once they fall
 // out of the window. Nothing is persisted: the data lives as long as the
 // Engine.
 package memkv

@@ -14,7 +14,7 @@
 // a conflicting commit whose read version is older than now-window fails
 // with kv.ErrTooOld. Old versions are pruned when a write finds its key's
 // chain doubled since the last pruning (amortized O(1) per write) and by an
-// incremental sweep on each commit, so memory stays bounded by the live data
+// incremental sweep that runs with the commits, so memory stays bounded by the live data
 // plus a small multiple of the window's history.
 package mvcc
 
@@ -74,6 +74,13 @@ const (
 	sweepWalk  = 16
 )
 
+// sweepBatch is how many keys the sweep visits in one run at least.
+const sweepBatch = 256
+
+// item is a key and its version chain. Tree copies share items: the
+// committer swaps heads in place. (Items are kept by pointer: by value, a
+// copy-on-write clone of a node copies four times the bytes, which doubled
+// the garbage of a commit that inserts keys.)
 type item struct {
 	key  []byte
 	head atomic.Pointer[version]
@@ -100,9 +107,14 @@ type Store struct {
 	assigned int64      // last commit version handed out
 	logger   Logger
 	cursor   []byte  // sweep position
+	debt     int     // keys the sweep owes, see sweepBatch
 	failed   error   // a durability failure: the store accepts no more commits
-	probe    item    // search key for the committer's lookups; see look
 	dead     []*item // sweep's scratch list, emptied after each sweep
+	probe    item    // search key for the committer's lookups; see look
+	// seen are the items resolve found for the point reads of the commit
+	// being applied, in key order, so that apply does not search the tree
+	// again for a key read and written. Emptied after each commit.
+	seen []*item
 }
 
 // look returns the committer's probe item for k, so committer lookups
@@ -223,16 +235,29 @@ func (s *Store) Get(rv int64, keys [][]byte) ([]txnbuf.Value, error) {
 	}
 	root := s.root.Load()
 	out := make([]txnbuf.Value, len(keys))
-	probe := &item{}
 	for i, k := range keys {
-		probe.key = k
-		if it, ok := root.Get(probe); ok {
-			if v := it.at(rv); v != nil && !v.tomb {
-				out[i] = txnbuf.Value{Value: v.val, Found: true}
-			}
-		}
+		out[i] = get(root, rv, k)
 	}
 	return out, s.checkAge(rv)
+}
+
+// GetOne reads one key at rv, as Get does without the slices. The returned
+// value is shared and must not be modified.
+func (s *Store) GetOne(rv int64, key []byte) (txnbuf.Value, error) {
+	if err := s.checkRead(rv); err != nil {
+		return txnbuf.Value{}, err
+	}
+	v := get(s.root.Load(), rv, key)
+	return v, s.checkAge(rv)
+}
+
+func get(root *tree, rv int64, k []byte) txnbuf.Value {
+	if it, ok := root.Get(&item{key: k}); ok {
+		if v := it.at(rv); v != nil && !v.tomb {
+			return txnbuf.Value{Value: v.val, Found: true}
+		}
+	}
+	return txnbuf.Value{}
 }
 
 // Range reads at most limit rows of [begin, end) at rv, descending from end
@@ -297,6 +322,7 @@ func (s *Store) Commit(req *txnbuf.CommitRequest) (txnbuf.CommitResult, error) {
 	// the pruning horizon all use it.
 	now := s.now()
 	if err := s.resolve(req, now); err != nil {
+		s.forget()
 		s.mu.Unlock()
 		return txnbuf.CommitResult{}, err
 	}
@@ -307,8 +333,16 @@ func (s *Store) Commit(req *txnbuf.CommitRequest) (txnbuf.CommitResult, error) {
 	for i := range ms {
 		s.apply(c, &ms[i], horizon)
 	}
+	s.forget()
 	s.assigned = c
-	s.sweep(2*len(ms)+8, horizon)
+	// The sweep owes 2·mutations+8 keys per commit and runs once the debt
+	// reaches sweepBatch: each run starts with a search from the cursor,
+	// which costs as much as visiting tens of keys.
+	s.debt += 2*len(ms) + 8
+	if s.debt >= sweepBatch {
+		s.sweep(s.debt, horizon)
+		s.debt = 0
+	}
 	s.publish()
 	logger := s.logger
 	var wait func() error
@@ -345,8 +379,11 @@ func (s *Store) resolve(req *txnbuf.CommitRequest, now int64) error {
 	}
 	for _, r := range req.ReadConflicts {
 		if isPoint(r) {
-			if it, ok := s.work.Get(s.look(r.Begin)); ok && it.head.Load().ver > rv {
-				return conflictError(r.Begin, rv, it.head.Load().ver)
+			if it, ok := s.work.Get(s.look(r.Begin)); ok {
+				if it.head.Load().ver > rv {
+					return conflictError(r.Begin, rv, it.head.Load().ver)
+				}
+				s.seen = append(s.seen, it)
 			}
 			continue
 		}
@@ -366,6 +403,12 @@ func (s *Store) resolve(req *txnbuf.CommitRequest, now int64) error {
 		}
 	}
 	return nil
+}
+
+// forget empties seen. Called with mu held.
+func (s *Store) forget() {
+	clear(s.seen) // hold no items the sweep may drop
+	s.seen = s.seen[:0]
 }
 
 func isPoint(r kv.KeyRange) bool {
@@ -434,17 +477,14 @@ func (s *Store) apply(c int64, m *txnbuf.Mutation, horizon int64) {
 			s.push(it, c, nil, true, horizon)
 		}
 	case txnbuf.MutClearRange:
-		var its []*item
+		// Pushing changes no key of the tree: push while walking.
 		s.work.Ascend(s.look(m.Key), func(it *item) bool {
 			if bytes.Compare(it.key, m.End) >= 0 {
 				return false
 			}
-			its = append(its, it)
+			s.push(it, c, nil, true, horizon)
 			return true
 		})
-		for _, it := range its {
-			s.push(it, c, nil, true, horizon)
-		}
 	case txnbuf.MutAtomic:
 		it := s.itemFor(m.Key, true)
 		var old []byte
@@ -456,7 +496,14 @@ func (s *Store) apply(c int64, m *txnbuf.Mutation, horizon int64) {
 	}
 }
 
+// itemFor returns the item of key k, inserting the key when create; nil if
+// it is absent and not created.
 func (s *Store) itemFor(k []byte, create bool) *item {
+	// Items resolve found are still in the tree: only the sweep, after
+	// the apply, removes keys.
+	if i, ok := slices.BinarySearchFunc(s.seen, k, func(it *item, k []byte) int { return bytes.Compare(it.key, k) }); ok {
+		return s.seen[i]
+	}
 	if it, ok := s.work.Get(s.look(k)); ok {
 		return it
 	}
@@ -571,6 +618,8 @@ func (s *Store) Backend() txnbuf.Backend { return backend{s} }
 
 type backend struct{ s *Store }
 
+var _ txnbuf.OneGetter = backend{}
+
 func (b backend) ReadVersion(context.Context) (int64, error) { return b.s.ReadVersion() }
 
 func (b backend) Get(ctx context.Context, rv int64, keys [][]byte) ([]txnbuf.Value, int64, error) {
@@ -580,6 +629,15 @@ func (b backend) Get(ctx context.Context, rv int64, keys [][]byte) ([]txnbuf.Val
 	}
 	vals, err := b.s.Get(rv, keys)
 	return vals, rv, err
+}
+
+func (b backend) GetOne(ctx context.Context, rv int64, key []byte) (txnbuf.Value, int64, error) {
+	rv, err := b.rv(rv)
+	if err != nil {
+		return txnbuf.Value{}, 0, err
+	}
+	val, err := b.s.GetOne(rv, key)
+	return val, rv, err
 }
 
 func (b backend) Range(ctx context.Context, rv int64, begin, end []byte, limit int, reverse bool) ([]kv.KeyValue, bool, int64, error) {

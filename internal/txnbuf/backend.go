@@ -75,3 +75,10 @@ type CommitResult struct {
 	Version      int64
 	Versionstamp [kv.VersionstampSize]byte
 }
+
+// OneGetter is implemented by a Backend that can read a single key without
+// the slices of Get; a transaction uses it for Get and SnapshotGet.
+type OneGetter interface {
+	// GetOne is Get for one key.
+	GetOne(ctx context.Context, rv int64, key []byte) (val Value, usedRV int64, err error)
+}

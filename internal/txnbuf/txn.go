@@ -7,7 +7,6 @@ import (
 
 	"github.com/fsmeta/fsmeta/internal/kvcheck"
 	"github.com/fsmeta/fsmeta/kv"
-	"github.com/tidwall/btree"
 )
 
 type state uint8
@@ -40,8 +39,6 @@ func (e *entry) keyOr(row *kv.KeyValue) []byte {
 	return row.Key
 }
 
-func entryLess(a, b *entry) bool { return bytes.Compare(a.key, b.key) < 0 }
-
 // Txn is a read-your-writes transaction over a Backend. It implements
 // kv.ReadWriteTxn (and kv.ReadOnlyTxn when made with readOnly). It is not
 // safe for concurrent use.
@@ -49,8 +46,9 @@ type Txn struct {
 	be       Backend
 	readOnly bool
 
-	rv      int64 // 0 until taken
-	writes  *btree.BTreeG[*entry]
+	one     OneGetter // be, if it reads one key without slices
+	rv      int64     // 0 until taken
+	writes  writeSet
 	cleared []kv.KeyRange // sorted, disjoint, pending range clears
 	// From the first versionstamped write on, the writes are also kept in
 	// call order: a versionstamped key is known only at commit, so later
@@ -66,6 +64,29 @@ type Txn struct {
 	st      state
 	version int64
 	stamp   [kv.VersionstampSize]byte
+
+	// The first pending entry, read conflict range, mutation and commit
+	// request, in one allocation made at the first write or conflict range.
+	// A read-only transaction never makes it.
+	sm *small
+}
+
+// small holds a transaction's first backing arrays, so that a transaction
+// of a few keys makes one allocation where it would make several.
+type small struct {
+	e0     entry // the first pending entry
+	e0used bool
+	reads  [1]kv.KeyRange
+	ms     [1]Mutation
+	req    CommitRequest
+}
+
+// small returns t.sm, allocating it at the first call.
+func (t *Txn) small() *small {
+	if t.sm == nil {
+		t.sm = new(small)
+	}
+	return t.sm
 }
 
 var (
@@ -75,12 +96,13 @@ var (
 
 // New returns a transaction over be.
 func New(be Backend, readOnly bool) *Txn {
-	return &Txn{be: be, readOnly: readOnly, version: -1}
+	one, _ := be.(OneGetter)
+	return &Txn{be: be, one: one, readOnly: readOnly, version: -1}
 }
 
 // Reset implements kv.ReadOnlyTxn.
 func (t *Txn) Reset() {
-	*t = Txn{be: t.be, readOnly: t.readOnly, version: -1}
+	*t = Txn{be: t.be, one: t.one, readOnly: t.readOnly, version: -1}
 }
 
 // Cancel implements kv.ReadOnlyTxn.
@@ -139,11 +161,67 @@ func (t *Txn) SnapshotGet(ctx context.Context, key []byte) ([]byte, bool, error)
 }
 
 func (t *Txn) get(ctx context.Context, key []byte, conflict bool) ([]byte, bool, error) {
-	vals, err := t.getMany(ctx, [][]byte{key}, conflict)
-	if err != nil {
+	if t.one == nil {
+		vals, err := t.getMany(ctx, [][]byte{key}, conflict)
+		if err != nil {
+			return nil, false, err
+		}
+		return vals[0].Value, vals[0].Found, nil
+	}
+	// getMany for one key, without its slices.
+	if err := t.usable(); err != nil {
 		return nil, false, err
 	}
-	return vals[0].Value, vals[0].Found, nil
+	if err := kvcheck.Key(key); err != nil {
+		return nil, false, err
+	}
+	var val []byte
+	found := false
+	e := t.lookup(key)
+	switch {
+	case e != nil && e.unreadable:
+		return nil, false, unreadableError(key)
+	case e != nil && e.known:
+		val, found = e.val, e.present
+	case e == nil && t.inCleared(key):
+	default:
+		v, rv, err := t.one.GetOne(ctx, t.rv, key)
+		if err != nil {
+			return nil, false, err
+		}
+		t.noteRV(rv)
+		val, found = v.Value, v.Found
+		if e != nil {
+			val, found = applyAtomics(e.atomics, val, found), true
+		}
+	}
+	if conflict {
+		if err := t.addPointRead(ctx, key); err != nil {
+			return nil, false, err
+		}
+	}
+	if !found {
+		return nil, false, nil
+	}
+	return bytes.Clone(val), true, nil
+}
+
+func unreadableError(k []byte) error {
+	return kv.Errorf(kv.CodeInvalid, "key %q has a versionstamped value pending and cannot be read before commit", kvcheck.Trunc(k))
+}
+
+// addPointRead adds the read conflict range of key k, taking the read
+// version first if the transaction has none.
+func (t *Txn) addPointRead(ctx context.Context, k []byte) error {
+	if t.rv == 0 {
+		if _, err := t.ReadVersion(ctx); err != nil {
+			return err
+		}
+	}
+	// The caller may reuse k: the range owns a copy.
+	end := kv.KeyAfter(k)
+	t.addRead(end[:len(k):len(k)], end)
+	return nil
 }
 
 // GetMany implements kv.BatchGetter: the keys that need the backend go to it
@@ -183,7 +261,7 @@ func (t *Txn) getMany(ctx context.Context, keys [][]byte, conflict bool) ([]Valu
 		e := t.lookup(k)
 		switch {
 		case e != nil && e.unreadable:
-			return nil, kv.Errorf(kv.CodeInvalid, "key %q has a versionstamped value pending and cannot be read before commit", kvcheck.Trunc(k))
+			return nil, unreadableError(k)
 		case e != nil && e.known:
 			if e.present {
 				out[i] = Value{Value: bytes.Clone(e.val), Found: true}
@@ -212,15 +290,10 @@ func (t *Txn) getMany(ctx context.Context, keys [][]byte, conflict bool) ([]Valu
 		}
 	}
 	if conflict {
-		if t.rv == 0 {
-			if _, err := t.ReadVersion(ctx); err != nil {
+		for _, k := range keys {
+			if err := t.addPointRead(ctx, k); err != nil {
 				return nil, err
 			}
-		}
-		for _, k := range keys {
-			// The caller may reuse k: the range owns a copy.
-			end := kv.KeyAfter(k)
-			t.addRead(end[:len(k):len(k)], end)
 		}
 	}
 	return out, nil
@@ -234,13 +307,7 @@ func applyAtomics(ops []Mutation, val []byte, found bool) []byte {
 	return val
 }
 
-func (t *Txn) lookup(k []byte) *entry {
-	if t.writes == nil {
-		return nil
-	}
-	e, _ := t.writes.Get(&entry{key: k})
-	return e
-}
+func (t *Txn) lookup(k []byte) *entry { return t.writes.get(k) }
 
 func (t *Txn) inCleared(k []byte) bool {
 	i, found := slices.BinarySearchFunc(t.cleared, k, func(r kv.KeyRange, k []byte) int {
@@ -253,6 +320,9 @@ func (t *Txn) inCleared(k []byte) bool {
 }
 
 func (t *Txn) addRead(b, e []byte) {
+	if t.reads == nil {
+		t.reads = t.small().reads[:0]
+	}
 	t.reads = append(t.reads, kv.KeyRange{Begin: b, End: e})
 	t.size += len(b) + len(e)
 }
@@ -386,15 +456,13 @@ func (t *Txn) scan(ctx context.Context, b, e []byte, limit int) (out []kv.KeyVal
 			storeMore = false
 		}
 		var pending []*entry
-		if t.writes != nil {
-			t.writes.Ascend(&entry{key: cursor}, func(en *entry) bool {
-				if bytes.Compare(en.key, chunkEnd) >= 0 {
-					return false
-				}
-				pending = append(pending, en)
-				return true
-			})
-		}
+		t.writes.ascend(cursor, func(en *entry) bool {
+			if bytes.Compare(en.key, chunkEnd) >= 0 {
+				return false
+			}
+			pending = append(pending, en)
+			return true
+		})
 		i, j := 0, 0
 		for i < len(rows) || j < len(pending) {
 			var en *entry
@@ -440,11 +508,8 @@ func (t *Txn) scan(ctx context.Context, b, e []byte, limit int) (out []kv.KeyVal
 
 // pendingAfter reports whether a pending write lies in [from, to).
 func (t *Txn) pendingAfter(from, to []byte) bool {
-	if t.writes == nil {
-		return false
-	}
 	found := false
-	t.writes.Ascend(&entry{key: from}, func(en *entry) bool {
+	t.writes.ascend(from, func(en *entry) bool {
 		found = bytes.Compare(en.key, to) < 0
 		return false
 	})
@@ -468,18 +533,16 @@ func (t *Txn) lastBefore(ctx context.Context, upper []byte) ([]byte, error) {
 			storeMore = false
 		}
 		var pending []*entry
-		if t.writes != nil {
-			t.writes.Descend(&entry{key: cursor}, func(en *entry) bool {
-				if bytes.Compare(en.key, cursor) >= 0 {
-					return true
-				}
-				if bytes.Compare(en.key, low) < 0 {
-					return false
-				}
-				pending = append(pending, en)
+		t.writes.descend(cursor, func(en *entry) bool {
+			if bytes.Compare(en.key, cursor) >= 0 {
 				return true
-			})
-		}
+			}
+			if bytes.Compare(en.key, low) < 0 {
+				return false
+			}
+			pending = append(pending, en)
+			return true
+		})
 		i, j := 0, 0
 		for i < len(rows) || j < len(pending) {
 			var en *entry
@@ -579,17 +642,23 @@ func (t *Txn) grow(n int) {
 }
 
 func (t *Txn) put(k []byte) *entry {
-	if t.writes == nil {
-		t.writes = btree.NewBTreeGOptions(entryLess, btree.Options{NoLocks: true, Degree: 16})
-	}
-	if e, ok := t.writes.Get(&entry{key: k}); ok {
+	if e := t.writes.get(k); e != nil {
 		return e
 	}
-	e := &entry{key: bytes.Clone(k)}
+	var e *entry
+	if sm := t.small(); !sm.e0used {
+		// An entry is used once per transaction: one removed from the
+		// set may still be in a caller's local slice.
+		sm.e0used = true
+		e = &sm.e0
+	} else {
+		e = new(entry)
+	}
+	*e = entry{key: bytes.Clone(k)}
 	if t.inCleared(k) {
 		e.known = true
 	}
-	t.writes.Set(e)
+	t.writes.insert(e)
 	return e
 }
 
@@ -616,7 +685,7 @@ func (t *Txn) logOrdered(m Mutation) {
 // versionstamped write.
 func (t *Txn) startOrdered() {
 	if !t.ordered {
-		t.base = t.compacted()
+		t.base = t.compacted(nil)
 		t.ordered = true
 	}
 }
@@ -655,18 +724,16 @@ func (t *Txn) ClearRange(begin, end []byte) {
 	}
 	t.grow(len(begin) + len(end))
 	t.dropStamped(begin, end)
-	if t.writes != nil {
-		var gone []*entry
-		t.writes.Ascend(&entry{key: begin}, func(en *entry) bool {
-			if bytes.Compare(en.key, end) >= 0 {
-				return false
-			}
-			gone = append(gone, en)
-			return true
-		})
-		for _, en := range gone {
-			t.writes.Delete(en)
+	var gone []*entry
+	t.writes.ascend(begin, func(en *entry) bool {
+		if bytes.Compare(en.key, end) >= 0 {
+			return false
 		}
+		gone = append(gone, en)
+		return true
+	})
+	for _, en := range gone {
+		t.writes.delete(en)
 	}
 	r := kv.KeyRange{Begin: bytes.Clone(begin), End: bytes.Clone(end)}
 	t.cleared = mergeRange(t.cleared, r)
@@ -759,33 +826,34 @@ func (t *Txn) SetVersionstampedValue(key, value []byte, offset int) error {
 // then the writes from it on in call order.
 func (t *Txn) mutations() []Mutation {
 	if !t.ordered {
-		return t.compacted()
+		var ms []Mutation
+		if t.sm != nil {
+			ms = t.sm.ms[:0]
+		}
+		return t.compacted(ms)
 	}
 	return append(slices.Clip(t.base), t.vsOps...)
 }
 
 // compacted compacts the buffer into range clears first, then the final
-// state of each key. Without versionstamped writes this is equivalent to the
-// calls in their order.
-func (t *Txn) compacted() []Mutation {
-	var ms []Mutation
+// state of each key, appended to ms. Without versionstamped writes this is
+// equivalent to the calls in their order.
+func (t *Txn) compacted(ms []Mutation) []Mutation {
 	for _, r := range t.cleared {
 		ms = append(ms, Mutation{Type: MutClearRange, Key: r.Begin, End: r.End})
 	}
-	if t.writes != nil {
-		t.writes.Scan(func(e *entry) bool {
-			switch {
-			case e.unreadable:
-			case !e.known:
-				ms = append(ms, e.atomics...)
-			case e.present:
-				ms = append(ms, Mutation{Type: MutSet, Key: e.key, Value: e.val})
-			default:
-				ms = append(ms, Mutation{Type: MutClear, Key: e.key})
-			}
-			return true
-		})
-	}
+	t.writes.scan(func(e *entry) bool {
+		switch {
+		case e.unreadable:
+		case !e.known:
+			ms = append(ms, e.atomics...)
+		case e.present:
+			ms = append(ms, Mutation{Type: MutSet, Key: e.key, Value: e.val})
+		default:
+			ms = append(ms, Mutation{Type: MutClear, Key: e.key})
+		}
+		return true
+	})
 	return ms
 }
 
@@ -825,7 +893,8 @@ func (t *Txn) Commit(ctx context.Context) error {
 		t.st = committed
 		return nil
 	}
-	req := &CommitRequest{Mutations: ms}
+	req := &t.small().req
+	req.Mutations = ms
 	if len(t.reads) > 0 {
 		if _, err := t.ReadVersion(ctx); err != nil {
 			return err
