@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -31,11 +32,39 @@ func main() {
 	keys := flag.Int("keys", 10_000, "number of distinct keys")
 	valueSize := flag.Int("value-size", 100, "bytes per value")
 	pool := flag.Int("pool", 4, "connections per endpoint")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
 	flag.Parse()
-	if err := run(*endpoints, *clients, *duration, *op, *keys, *valueSize, *pool); err != nil {
+	stop := func() {}
+	if *cpuProfile != "" {
+		var err error
+		if stop, err = startCPUProfile(*cpuProfile); err != nil {
+			fmt.Fprintf(os.Stderr, "kvload: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	err := run(*endpoints, *clients, *duration, *op, *keys, *valueSize, *pool)
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "kvload: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func run(endpoints string, clients int, d time.Duration, op string, nkeys, valueSize, pool int) error {

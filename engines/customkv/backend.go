@@ -40,12 +40,12 @@ func (b *backend) call(ctx context.Context, name string, commit bool, rpc func(c
 		}
 		b.e.calls.Add(1)
 		ep := b.e.endpoint()
-		cctx, cancel := context.WithTimeout(ctx, b.e.opts.CallTimeout)
-		cctx, cancel2 := context.WithDeadline(cctx, b.deadline)
+		// One deadline, the earlier of the call's and the transaction's:
+		// a timer and a context less per call than nesting the two.
+		cctx, cancel := context.WithDeadline(ctx, earlier(time.Now().Add(b.e.opts.CallTimeout), b.deadline))
 		sent := &sentFlag{}
 		cctx = context.WithValue(cctx, sentKey{}, sent)
 		err = rpc(cctx, ep.client())
-		cancel2()
 		cancel()
 		if err == nil {
 			return nil
@@ -58,6 +58,13 @@ func (b *backend) call(ctx context.Context, name string, commit bool, rpc func(c
 		b.e.markDown(ep)
 	}
 	return err
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // mapError turns an RPC failure into a kv error, and reports whether the

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
 )
 
 // metrics are the server's Prometheus series, on a registry of its own so
@@ -41,6 +42,29 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.conflicts, m.expired, m.reaped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// opMetrics are one operation's series, resolved once: the label lookup
+// of WithLabelValues hashes the labels and takes the vector's lock on every
+// request otherwise.
+type opMetrics struct {
+	ok      prometheus.Counter
+	latency prometheus.Observer
+}
+
+// ops resolves the series of every method of the service descriptors, by
+// full method name ("/fsmeta.meta.v1.Meta/Lookup").
+func (m *metrics) ops(descs ...*grpc.ServiceDesc) map[string]opMetrics {
+	out := map[string]opMetrics{}
+	for _, d := range descs {
+		for _, md := range d.Methods {
+			out["/"+d.ServiceName+"/"+md.MethodName] = opMetrics{
+				ok:      m.requests.WithLabelValues(md.MethodName, "OK"),
+				latency: m.latency.WithLabelValues(md.MethodName),
+			}
+		}
+	}
+	return out
 }
 
 // watch registers the series read from the store and the session table.

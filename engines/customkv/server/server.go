@@ -59,6 +59,15 @@ const (
 	DefaultSegmentBytes    = 16 << 20
 )
 
+// streamWorkers is the number of long-lived goroutines that run requests.
+// Without them gRPC starts a goroutine per request, whose stack then grows
+// through the handler's call depth (runtime.morestack and copystack took
+// about 10 % of the server's CPU under 64 committing clients). A commit
+// holds its worker until its fsync, so there are enough for that many
+// clients; a request that finds every worker busy still gets a goroutine
+// of its own.
+const streamWorkers = 128
+
 // Config configures a Server. Zero fields take the defaults.
 type Config struct {
 	// DataDir holds the log and snapshots. Required unless InMemory.
@@ -149,6 +158,7 @@ func Open(cfg Config) (*Server, error) {
 		grpc.MaxRecvMsgSize(2*cfg.MaxRequestBytes + 1<<20),
 		grpc.ChainUnaryInterceptor(s.intercept),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.NumStreamWorkers(streamWorkers),
 	}
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
