@@ -134,25 +134,52 @@ type Inode struct {
 // ErrCorrupt is wrapped by decoding errors.
 var ErrCorrupt = errors.New("inode: corrupt record")
 
-// Encode returns the msgpack form of n.
+// Encode returns the msgpack form of n in a new slice (see AppendEncode).
 func Encode(n *Inode) []byte {
-	n.V = Version
-	b, err := msgpack.Marshal(n)
-	if err != nil {
-		panic(fmt.Sprintf("inode: encode: %v", err)) // plain struct: cannot fail
-	}
-	return b
+	return AppendEncode(make([]byte, 0, encodedSize(n)), n)
 }
 
 // Decode parses a record. Unknown fields are ignored; garbage, bytes after
 // the record, a missing version or an unknown type are errors wrapping
 // ErrCorrupt.
 func Decode(b []byte) (*Inode, error) {
-	var n Inode
+	n := new(Inode)
+	if err := DecodeInto(b, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// DecodeInto is Decode into *n, which it overwrites, for callers that keep
+// the record on the stack.
+func DecodeInto(b []byte, n *Inode) error {
+	*n = Inode{}
+	if !decodeFast(b, n) {
+		v, err := decodeSlow(b)
+		if err != nil {
+			return err
+		}
+		*n = *v
+	}
+	if n.V == 0 || n.V > Version {
+		return fmt.Errorf("%w: record version %d (this code reads 1..%d)", ErrCorrupt, n.V, Version)
+	}
+	if !n.Type.Valid() {
+		return fmt.Errorf("%w: inode %d has unknown type %d", ErrCorrupt, n.Ino, n.Type)
+	}
+	return nil
+}
+
+// decodeSlow decodes with the general msgpack decoder, which accepts
+// every encoding of the record's fields and skips unknown ones. (The
+// record it fills goes through an interface, hence to the heap: it is not
+// the caller's.)
+func decodeSlow(b []byte) (*Inode, error) {
+	n := new(Inode)
 	r := bytes.NewReader(b)
 	dec := msgpack.GetDecoder()
 	dec.Reset(r)
-	err := dec.Decode(&n)
+	err := dec.Decode(n)
 	msgpack.PutDecoder(dec)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -160,13 +187,7 @@ func Decode(b []byte) (*Inode, error) {
 	if r.Len() != 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the record", ErrCorrupt, r.Len())
 	}
-	if n.V == 0 || n.V > Version {
-		return nil, fmt.Errorf("%w: record version %d (this code reads 1..%d)", ErrCorrupt, n.V, Version)
-	}
-	if !n.Type.Valid() {
-		return nil, fmt.Errorf("%w: inode %d has unknown type %d", ErrCorrupt, n.Ino, n.Type)
-	}
-	return &n, nil
+	return n, nil
 }
 
 // Load reads inode ino in tx; snapshot chooses a snapshot read (no read

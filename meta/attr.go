@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"syscall"
 	"time"
@@ -86,9 +87,9 @@ func toAttr(n *inode.Inode, st *dirStats) Attr {
 }
 
 // loadStats reads a directory's counters with snapshot reads.
-func (s *Store) loadStats(ctx context.Context, tx kv.ReadOnlyTxn, dir uint64) (*dirStats, error) {
-	ls, err := kv.GetMany(ctx, tx, true,
-		s.l.Stat(dir, statEntries), s.l.Stat(dir, statSubdirs), s.l.Stat(dir, statMtime), s.l.Stat(dir, statCtime))
+func (s *Store) loadStats(ctx context.Context, tx kv.ReadOnlyTxn, a *arena, dir uint64) (*dirStats, error) {
+	ls, err := kv.GetMany(ctx, tx, true, a.keys(
+		a.stat(&s.k, dir, statEntries), a.stat(&s.k, dir, statSubdirs), a.stat(&s.k, dir, statMtime), a.stat(&s.k, dir, statCtime))...)
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +100,11 @@ func (s *Store) loadStats(ctx context.Context, tx kv.ReadOnlyTxn, dir uint64) (*
 }
 
 // attr composes the Attr of n, reading a directory's counters.
-func (s *Store) attr(ctx context.Context, tx kv.ReadOnlyTxn, n *inode.Inode) (Attr, error) {
+func (s *Store) attr(ctx context.Context, tx kv.ReadOnlyTxn, a *arena, n *inode.Inode) (Attr, error) {
 	if n.Type != inode.TypeDir {
 		return toAttr(n, nil), nil
 	}
-	st, err := s.loadStats(ctx, tx, n.Ino)
+	st, err := s.loadStats(ctx, tx, a, n.Ino)
 	if err != nil {
 		return Attr{}, err
 	}
@@ -113,33 +114,66 @@ func (s *Store) attr(ctx context.Context, tx kv.ReadOnlyTxn, n *inode.Inode) (At
 // GetAttr returns the attributes of ino.
 func (s *Store) GetAttr(ctx context.Context, c Cred, ino uint64) (Attr, error) {
 	a, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) (Attr, error) {
-		n, err := s.mustLoad(ctx, tx, ino, true)
+		// A file's attributes need one key: built on its own, with the
+		// arena on the stack. A directory's counters take an arena.
+		var one arena
+		n, err := s.mustLoad(ctx, tx, &one, ino, true)
 		if err != nil {
 			return Attr{}, err
 		}
-		return s.attr(ctx, tx, n)
+		if n.Type != inode.TypeDir {
+			return toAttr(n, nil), nil
+		}
+		return s.attr(ctx, tx, newArena(), n)
 	})
-	return a, pathErr("getattr", inoPath(ino), err)
+	if err != nil {
+		return a, inoErr("getattr", ino, err)
+	}
+	return a, nil
 }
 
-// mustLoad loads an inode, mapping absence to ENOENT.
-func (s *Store) mustLoad(ctx context.Context, tx kv.ReadOnlyTxn, ino uint64, snapshot bool) (*inode.Inode, error) {
-	n, ok, err := inode.Load(ctx, tx, s.l, ino, snapshot)
+// mustLoad loads an inode, mapping absence to ENOENT; snapshot chooses a
+// snapshot read.
+func (s *Store) mustLoad(ctx context.Context, tx kv.ReadOnlyTxn, a *arena, ino uint64, snapshot bool) (*inode.Inode, error) {
+	k := a.inode(&s.k, ino)
+	var b []byte
+	var found bool
+	var err error
+	if snapshot {
+		b, found, err = tx.SnapshotGet(ctx, k)
+	} else {
+		b, found, err = tx.Get(ctx, k)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	return inodeFrom(kv.Lookup{Value: b, Found: found}, ino)
+}
+
+// inodeFrom decodes an inode read in a batch, mapping absence to ENOENT.
+func inodeFrom(l kv.Lookup, ino uint64) (*inode.Inode, error) {
+	if !l.Found {
 		return nil, syscall.ENOENT
+	}
+	n, err := inode.Decode(l.Value)
+	if err != nil {
+		return nil, fmt.Errorf("inode %d: %w", ino, err)
 	}
 	return n, nil
 }
 
-// loadDir loads a directory inode with a read conflict and checks mask on it.
-func (s *Store) loadDir(ctx context.Context, tx kv.ReadOnlyTxn, c Cred, ino uint64, mask uint32, snapshot bool) (*inode.Inode, error) {
-	d, err := s.mustLoad(ctx, tx, ino, snapshot)
+// loadDir loads a directory inode and checks mask on it; snapshot chooses a
+// snapshot read.
+func (s *Store) loadDir(ctx context.Context, tx kv.ReadOnlyTxn, a *arena, c Cred, ino uint64, mask uint32, snapshot bool) (*inode.Inode, error) {
+	d, err := s.mustLoad(ctx, tx, a, ino, snapshot)
 	if err != nil {
 		return nil, err
 	}
+	return checkDir(c, d, mask)
+}
+
+// checkDir fails unless d is a directory c may access with mask.
+func checkDir(c Cred, d *inode.Inode, mask uint32) (*inode.Inode, error) {
 	if d.Type != inode.TypeDir {
 		return nil, syscall.ENOTDIR
 	}
@@ -166,6 +200,23 @@ func uitoa(v uint64) string {
 }
 
 func entPath(parent uint64, name string) string { return inoPath(parent) + "/" + name }
+
+// inoErr is pathErr on inoPath(ino), which it builds only for an error.
+func inoErr(op string, ino uint64, err error) error {
+	if err == nil {
+		return nil
+	}
+	return pathErr(op, inoPath(ino), err)
+}
+
+// entErr is pathErr on entPath(parent, name), which it builds only for an
+// error.
+func entErr(op string, parent uint64, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return pathErr(op, entPath(parent, name), err)
+}
 
 // checkName validates a name for a new entry.
 func checkName(name string) error {

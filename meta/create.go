@@ -14,38 +14,71 @@ import (
 // "." is the directory itself and ".." its parent (the root's is the root).
 func (s *Store) Lookup(ctx context.Context, c Cred, parent uint64, name string) (Attr, error) {
 	a, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) (Attr, error) {
-		n, err := s.lookup(ctx, tx, c, parent, name)
+		ar := newArena()
+		n, err := s.lookup(ctx, tx, ar, c, parent, name)
 		if err != nil {
 			return Attr{}, err
 		}
-		return s.attr(ctx, tx, n)
+		return s.attr(ctx, tx, ar, n)
 	})
-	return a, pathErr("lookup", entPath(parent, name), err)
+	return a, entErr("lookup", parent, name, err)
 }
 
 // lookup resolves one name with snapshot reads.
-func (s *Store) lookup(ctx context.Context, tx kv.ReadOnlyTxn, c Cred, parent uint64, name string) (*inode.Inode, error) {
+func (s *Store) lookup(ctx context.Context, tx kv.ReadOnlyTxn, a *arena, c Cred, parent uint64, name string) (*inode.Inode, error) {
 	if len(name) > MaxNameLen {
 		return nil, syscall.ENAMETOOLONG
 	}
-	d, err := s.loadDir(ctx, tx, c, parent, accessX, true)
+	switch name {
+	case ".", "":
+		return s.loadDir(ctx, tx, a, c, parent, accessX, true)
+	case "..":
+		d, err := s.loadDir(ctx, tx, a, c, parent, accessX, true)
+		if err != nil {
+			return nil, err
+		}
+		return s.mustLoad(ctx, tx, a, d.Parent, true)
+	}
+	// The directory and the entry in one batch; the entry counts only once
+	// the directory passed its checks.
+	ls, err := kv.GetMany(ctx, tx, true, a.keys(a.inode(&s.k, parent), a.direntString(&s.k, parent, name))...)
 	if err != nil {
+		return nil, err
+	}
+	var d inode.Inode
+	if err := dirFrom(ls[0], c, parent, accessX, &d); err != nil {
+		return nil, err
+	}
+	var e dirent.Entry
+	if err := entryFrom(ls[1], parent, name, &e); err != nil {
+		return nil, err
+	}
+	return s.mustLoad(ctx, tx, a, e.Ino, true)
+}
+
+// lookupIn is lookup in directory d, already loaded in tx.
+func (s *Store) lookupIn(ctx context.Context, tx kv.ReadOnlyTxn, a *arena, c Cred, d *inode.Inode, name string) (*inode.Inode, error) {
+	if len(name) > MaxNameLen {
+		return nil, syscall.ENAMETOOLONG
+	}
+	if _, err := checkDir(c, d, accessX); err != nil {
 		return nil, err
 	}
 	switch name {
 	case ".", "":
 		return d, nil
 	case "..":
-		return s.mustLoad(ctx, tx, d.Parent, true)
+		return s.mustLoad(ctx, tx, a, d.Parent, true)
 	}
-	e, ok, err := dirent.Load(ctx, tx, s.l, parent, []byte(name), true)
+	b, found, err := tx.SnapshotGet(ctx, a.direntString(&s.k, d.Ino, name))
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, syscall.ENOENT
+	var e dirent.Entry
+	if err := entryFrom(kv.Lookup{Value: b, Found: found}, d.Ino, name, &e); err != nil {
+		return nil, err
 	}
-	return s.mustLoad(ctx, tx, e.Ino, true)
+	return s.mustLoad(ctx, tx, a, e.Ino, true)
 }
 
 // Create makes a regular file name in parent with permission bits mode.
@@ -53,13 +86,13 @@ func (s *Store) lookup(ctx context.Context, tx kv.ReadOnlyTxn, c Cred, parent ui
 // with excl it is EEXIST (O_CREAT|O_EXCL).
 func (s *Store) Create(ctx context.Context, c Cred, parent uint64, name string, mode uint32, excl bool) (Attr, error) {
 	a, err := s.mknode(ctx, c, parent, name, &inode.Inode{Type: inode.TypeFile, Mode: mode}, excl)
-	return a, pathErr("create", entPath(parent, name), err)
+	return a, entErr("create", parent, name, err)
 }
 
 // Mkdir makes a directory name in parent.
 func (s *Store) Mkdir(ctx context.Context, c Cred, parent uint64, name string, mode uint32) (Attr, error) {
 	a, err := s.mknode(ctx, c, parent, name, &inode.Inode{Type: inode.TypeDir, Mode: mode}, true)
-	return a, pathErr("mkdir", entPath(parent, name), err)
+	return a, entErr("mkdir", parent, name, err)
 }
 
 // Mknod makes a node of the type in the S_IFMT bits of mode (a regular
@@ -71,15 +104,15 @@ func (s *Store) Mknod(ctx context.Context, c Cred, parent uint64, name string, m
 	}
 	switch t {
 	case inode.TypeDir: // as mknod(2)
-		return Attr{}, pathErr("mknod", entPath(parent, name), syscall.EPERM)
+		return Attr{}, entErr("mknod", parent, name, syscall.EPERM)
 	case 0, inode.TypeSymlink:
-		return Attr{}, pathErr("mknod", entPath(parent, name), syscall.EINVAL)
+		return Attr{}, entErr("mknod", parent, name, syscall.EINVAL)
 	}
 	if (t == inode.TypeChar || t == inode.TypeBlock) && c.Uid != 0 {
-		return Attr{}, pathErr("mknod", entPath(parent, name), syscall.EPERM)
+		return Attr{}, entErr("mknod", parent, name, syscall.EPERM)
 	}
 	a, err := s.mknode(ctx, c, parent, name, &inode.Inode{Type: t, Mode: mode, Rdev: rdev}, true)
-	return a, pathErr("mknod", entPath(parent, name), err)
+	return a, entErr("mknod", parent, name, err)
 }
 
 // Symlink makes a symbolic link name in parent pointing to target.
@@ -92,16 +125,17 @@ func (s *Store) Symlink(ctx context.Context, c Cred, parent uint64, name, target
 		err = syscall.ENAMETOOLONG
 	}
 	if err != nil {
-		return Attr{}, pathErr("symlink", entPath(parent, name), err)
+		return Attr{}, entErr("symlink", parent, name, err)
 	}
 	a, err := s.mknode(ctx, c, parent, name, &inode.Inode{Type: inode.TypeSymlink, Mode: 0o777, Target: []byte(target)}, true)
-	return a, pathErr("symlink", entPath(parent, name), err)
+	return a, entErr("symlink", parent, name, err)
 }
 
 // Readlink returns the target of symlink ino.
 func (s *Store) Readlink(ctx context.Context, c Cred, ino uint64) (string, error) {
 	t, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) (string, error) {
-		n, err := s.mustLoad(ctx, tx, ino, true)
+		var a arena
+		n, err := s.mustLoad(ctx, tx, &a, ino, true)
 		if err != nil {
 			return "", err
 		}
@@ -110,7 +144,10 @@ func (s *Store) Readlink(ctx context.Context, c Cred, ino uint64) (string, error
 		}
 		return string(n.Target), nil
 	})
-	return t, pathErr("readlink", inoPath(ino), err)
+	if err != nil {
+		return t, inoErr("readlink", ino, err)
+	}
+	return t, nil
 }
 
 // mknode creates the inode described by tmpl under parent/name.
@@ -122,43 +159,39 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 	if err != nil {
 		return Attr{}, err
 	}
-	bname := []byte(name)
-	return recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, req uint64, _ int64) (Attr, error) {
+	return recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, o *op) (Attr, error) {
+		a := &o.a
 		// Linux's order: search on the parent, then the name (EEXIST, or
 		// O_CREAT of an existing file, needs no write permission), then
 		// write permission.
 		// One batch (one round trip on a remote engine) reads, with
 		// conflicts, the parent, the new entry's key and the new inode's key.
-		ls, err := kv.GetMany(ctx, tx, false, s.l.Inode(parent), s.l.Dirent(parent, bname), s.l.Inode(ino))
+		pk, ek, ik := a.inode(&s.k, parent), a.direntString(&s.k, parent, name), a.inode(&s.k, ino)
+		ls, err := kv.GetMany(ctx, tx, false, a.keys(pk, ek, ik)...)
 		if err != nil {
 			return Attr{}, err
 		}
-		p, err := dirFrom(ls[0], parent)
-		if err != nil {
+		var pv inode.Inode
+		if err := dirFrom(ls[0], c, parent, accessX, &pv); err != nil {
 			return Attr{}, err
 		}
-		if err := access(c, p, accessX); err != nil {
-			return Attr{}, err
-		}
-		var e *dirent.Entry
-		exists := ls[1].Found
-		if exists {
-			if e, err = dirent.Decode(ls[1].Value); err != nil {
-				return Attr{}, fmt.Errorf("entry %q in %d: %w", name, parent, err)
+		p := &pv
+		if ls[1].Found {
+			var e dirent.Entry
+			if err := entryFrom(ls[1], parent, name, &e); err != nil {
+				return Attr{}, err
 			}
-		}
-		if exists {
-			if e.Request == req || (!excl && tmpl.Type == inode.TypeFile) {
+			if e.Request == o.req || (!excl && tmpl.Type == inode.TypeFile) {
 				// Our own earlier attempt committed, or O_CREAT of an
 				// existing name.
-				n, err := s.mustLoad(ctx, tx, e.Ino, true)
+				n, err := s.mustLoad(ctx, tx, a, e.Ino, true)
 				if err != nil {
 					return Attr{}, err
 				}
-				if e.Request != req && n.Type == inode.TypeDir {
+				if e.Request != o.req && n.Type == inode.TypeDir {
 					return Attr{}, syscall.EISDIR
 				}
-				return s.attr(ctx, tx, n)
+				return s.attr(ctx, tx, a, n)
 			}
 			return Attr{}, syscall.EEXIST
 		}
@@ -190,17 +223,18 @@ func (s *Store) mknode(ctx context.Context, c Cred, parent uint64, name string, 
 		var subdirs int64
 		if n.Type == inode.TypeDir {
 			n.Nlink = 2
-			n.Parent, n.Name = parent, bname
+			n.Parent, n.Name = parent, []byte(name)
 			n.Mtime, n.Ctime = 0, 0
-			tx.Set(s.l.Stat(ino, statMtime), le64(now))
-			tx.Set(s.l.Stat(ino, statCtime), le64(now))
+			v := a.le64(now)
+			tx.Set(a.stat(&s.k, ino, statMtime), v)
+			tx.Set(a.stat(&s.k, ino, statCtime), v)
 			st = &dirStats{mtime: now, ctime: now}
 			subdirs = 1
 		}
-		inode.Store(tx, s.l, &n)
-		dirent.Store(tx, s.l, parent, bname, &dirent.Entry{Ino: ino, Type: n.Type, Request: req})
-		s.countDir(tx, parent, 1, subdirs)
-		s.touchDir(tx, parent, now)
+		tx.Set(ik, a.inodeRecord(&n))
+		tx.Set(ek, a.entryRecord(&dirent.Entry{Ino: ino, Type: n.Type, Request: o.req}))
+		s.countDir(tx, a, parent, 1, subdirs)
+		s.touchDir(tx, a, parent, now)
 		return toAttr(&n, st), nil
 	}, attrIno, s.replayAttr)
 }
@@ -211,24 +245,30 @@ func (s *Store) Link(ctx context.Context, c Cred, ino, newParent uint64, newName
 	if err := checkName(newName); err != nil {
 		return Attr{}, linkErr("link", inoPath(ino), entPath(newParent, newName), err)
 	}
-	bname := []byte(newName)
-	a, err := recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, req uint64, _ int64) (Attr, error) {
+	a, err := recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, o *op) (Attr, error) {
+		a := &o.a
 		// Linux's order: the source, search on the new parent, the new
 		// name, then write permission.
-		n, err := s.mustLoad(ctx, tx, ino, false)
+		n, err := s.mustLoad(ctx, tx, a, ino, false)
 		if err != nil {
 			return Attr{}, err
 		}
-		p, err := s.loadDir(ctx, tx, c, newParent, accessX, false)
+		ek := a.direntString(&s.k, newParent, newName)
+		ls, err := kv.GetMany(ctx, tx, false, a.keys(a.inode(&s.k, newParent), ek)...)
 		if err != nil {
 			return Attr{}, err
 		}
-		e, exists, err := dirent.Load(ctx, tx, s.l, newParent, bname, false)
-		if err != nil {
+		var pv inode.Inode
+		if err := dirFrom(ls[0], c, newParent, accessX, &pv); err != nil {
 			return Attr{}, err
 		}
-		if exists {
-			if e.Request == req {
+		p := &pv
+		if ls[1].Found {
+			var e dirent.Entry
+			if err := entryFrom(ls[1], newParent, newName, &e); err != nil {
+				return Attr{}, err
+			}
+			if e.Request == o.req {
 				return toAttr(n, nil), nil
 			}
 			return Attr{}, syscall.EEXIST
@@ -245,26 +285,39 @@ func (s *Store) Link(ctx context.Context, c Cred, ino, newParent uint64, newName
 		now := s.now()
 		n.Nlink++
 		n.Ctime = now
-		inode.Store(tx, s.l, n)
-		dirent.Store(tx, s.l, newParent, bname, &dirent.Entry{Ino: ino, Type: n.Type, Request: req})
-		s.countDir(tx, newParent, 1, 0)
-		s.touchDir(tx, newParent, now)
+		tx.Set(a.inode(&s.k, n.Ino), a.inodeRecord(n))
+		tx.Set(ek, a.entryRecord(&dirent.Entry{Ino: ino, Type: n.Type, Request: o.req}))
+		s.countDir(tx, a, newParent, 1, 0)
+		s.touchDir(tx, a, newParent, now)
 		return toAttr(n, nil), nil
 	}, attrIno, s.replayAttr)
-	return a, linkErr("link", inoPath(ino), entPath(newParent, newName), err)
+	if err != nil {
+		return a, linkErr("link", inoPath(ino), entPath(newParent, newName), err)
+	}
+	return a, nil
 }
 
-// dirFrom decodes a directory inode read in a batch.
-func dirFrom(l kv.Lookup, ino uint64) (*inode.Inode, error) {
+// dirFrom decodes directory inode ino read in a batch into d and checks
+// mask on it; absence is ENOENT.
+func dirFrom(l kv.Lookup, c Cred, ino uint64, mask uint32, d *inode.Inode) error {
 	if !l.Found {
-		return nil, syscall.ENOENT
+		return syscall.ENOENT
 	}
-	d, err := inode.Decode(l.Value)
-	if err != nil {
-		return nil, fmt.Errorf("inode %d: %w", ino, err)
+	if err := inode.DecodeInto(l.Value, d); err != nil {
+		return fmt.Errorf("inode %d: %w", ino, err)
 	}
-	if d.Type != inode.TypeDir {
-		return nil, syscall.ENOTDIR
+	_, err := checkDir(c, d, mask)
+	return err
+}
+
+// entryFrom decodes the entry name of parent read in a batch into e;
+// absence is ENOENT.
+func entryFrom(l kv.Lookup, parent uint64, name string, e *dirent.Entry) error {
+	if !l.Found {
+		return syscall.ENOENT
 	}
-	return d, nil
+	if err := dirent.DecodeInto(l.Value, e); err != nil {
+		return fmt.Errorf("entry %q in %d: %w", name, parent, err)
+	}
+	return nil
 }

@@ -30,7 +30,8 @@ func (s *Store) ReadDir(ctx context.Context, c Cred, ino uint64, cursor string, 
 		next string
 	}
 	p, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) (page, error) {
-		if _, err := s.loadDir(ctx, tx, c, ino, accessR, true); err != nil {
+		var a arena
+		if _, err := s.loadDir(ctx, tx, &a, c, ino, accessR, true); err != nil {
 			return page{}, err
 		}
 		var after []byte
@@ -50,7 +51,7 @@ func (s *Store) ReadDir(ctx context.Context, c Cred, ino uint64, cursor string, 
 		}
 		return out, nil
 	})
-	return p.ents, p.next, pathErr("readdir", inoPath(ino), err)
+	return p.ents, p.next, inoErr("readdir", ino, err)
 }
 
 // ReadDirAll lists every entry of directory ino, page by page.
@@ -114,7 +115,7 @@ func (s *Store) Open(ctx context.Context, c Cred, ino uint64, flags int) (Handle
 		}
 	}
 	if err != nil {
-		return Handle{}, pathErr("open", inoPath(ino), err)
+		return Handle{}, inoErr("open", ino, err)
 	}
 	return h, nil
 }
@@ -206,7 +207,7 @@ func (s *Store) Close(ctx context.Context, h Handle) error {
 		}
 		return nil
 	})
-	return pathErr("close", inoPath(h.Ino), err)
+	return inoErr("close", h.Ino, err)
 }
 
 // clearFlockIndex removes session sid's flock index entry of ino unless
@@ -238,10 +239,11 @@ func (s *Store) closeHandleTx(ctx context.Context, tx kv.ReadWriteTxn, ino, hid,
 	if err != nil || !ok || n.Nlink > 0 || n.Type == inode.TypeDir {
 		return err
 	}
-	open, err := s.isOpen(ctx, tx, ino)
+	var a arena
+	open, err := s.isOpen(ctx, tx, &a, ino)
 	if err != nil || open {
 		return err
 	}
-	s.deleteInode(tx, ino)
+	s.deleteInode(tx, &a, ino)
 	return nil
 }

@@ -179,7 +179,7 @@ func conflicts(a, b Lock) bool {
 // in an expired session is ErrSessionExpired.
 func (s *Store) Flock(ctx context.Context, h Handle, owner uint64, typ LockType, wait bool) error {
 	err := s.flock(ctx, h, owner, typ, wait)
-	return pathErr("flock", inoPath(h.Ino), err)
+	return inoErr("flock", h.Ino, err)
 }
 
 func (s *Store) flock(ctx context.Context, h Handle, owner uint64, typ LockType, wait bool) error {
@@ -247,7 +247,7 @@ func (s *Store) flock(ctx context.Context, h Handle, owner uint64, typ LockType,
 // mount does); they go with an unlock, the end of the session, or the inode.
 func (s *Store) SetLk(ctx context.Context, h Handle, lk Lock, wait bool) error {
 	err := s.setLk(ctx, h, lk, wait)
-	return pathErr("setlk", inoPath(h.Ino), err)
+	return inoErr("setlk", h.Ino, err)
 }
 
 func (s *Store) setLk(ctx context.Context, h Handle, lk Lock, wait bool) error {
@@ -376,7 +376,7 @@ func applyLock(own []Lock, lk Lock) []Lock {
 // call in an expired session ErrSessionExpired.
 func (s *Store) GetLk(ctx context.Context, h Handle, lk Lock) (Lock, error) {
 	l, err := s.getLk(ctx, h, lk)
-	return l, pathErr("getlk", inoPath(h.Ino), err)
+	return l, inoErr("getlk", h.Ino, err)
 }
 
 func (s *Store) getLk(ctx context.Context, h Handle, lk Lock) (Lock, error) {
@@ -444,5 +444,5 @@ func (s *Store) Locks(ctx context.Context, ino uint64) ([]LockInfo, error) {
 		}
 		return out, nil
 	})
-	return out, pathErr("locks", inoPath(ino), err)
+	return out, inoErr("locks", ino, err)
 }

@@ -36,11 +36,11 @@ func splitPath(p string) []string {
 }
 
 // resolve walks p with snapshot reads and returns the inode it names.
-func (s *Store) resolve(ctx context.Context, tx kv.ReadOnlyTxn, c Cred, p string, followLast bool) (*inode.Inode, error) {
+func (s *Store) resolve(ctx context.Context, tx kv.ReadOnlyTxn, a *arena, c Cred, p string, followLast bool) (*inode.Inode, error) {
 	if len(p) >= MaxPathLen {
 		return nil, syscall.ENAMETOOLONG
 	}
-	root, err := s.mustLoad(ctx, tx, inode.RootIno, true)
+	root, err := s.mustLoad(ctx, tx, a, inode.RootIno, true)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,8 @@ func (s *Store) resolve(ctx context.Context, tx kv.ReadOnlyTxn, c Cred, p string
 	for len(comps) > 0 {
 		name := comps[0]
 		comps = comps[1:]
-		next, err := s.lookup(ctx, tx, c, cur.Ino, name)
+		// cur was read in tx: looking in it needs no second read.
+		next, err := s.lookupIn(ctx, tx, a, c, cur, name)
 		if err != nil {
 			return nil, err
 		}
@@ -88,11 +89,12 @@ func (s *Store) Lstat(ctx context.Context, c Cred, p string) (Attr, error) {
 
 func (s *Store) stat(ctx context.Context, c Cred, op, p string, follow bool) (Attr, error) {
 	a, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) (Attr, error) {
-		n, err := s.resolve(ctx, tx, c, p, follow)
+		a := newArena()
+		n, err := s.resolve(ctx, tx, a, c, p, follow)
 		if err != nil {
 			return Attr{}, err
 		}
-		return s.attr(ctx, tx, n)
+		return s.attr(ctx, tx, a, n)
 	})
 	return a, pathErr(op, p, err)
 }

@@ -21,8 +21,10 @@ const (
 // Rename moves the entry srcName of srcParent to dstName of dstParent,
 // replacing what is there as POSIX allows.
 func (s *Store) Rename(ctx context.Context, c Cred, srcParent uint64, srcName string, dstParent uint64, dstName string, flags RenameFlags) error {
-	err := s.rename(ctx, c, srcParent, srcName, dstParent, dstName, flags)
-	return linkErr("rename", entPath(srcParent, srcName), entPath(dstParent, dstName), err)
+	if err := s.rename(ctx, c, srcParent, srcName, dstParent, dstName, flags); err != nil {
+		return linkErr("rename", entPath(srcParent, srcName), entPath(dstParent, dstName), err)
+	}
+	return nil
 }
 
 func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp uint64, dname string, flags RenameFlags) error {
@@ -39,26 +41,41 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 	}
 	bs, bd := []byte(sname), []byte(dname)
 	exchange := flags&RenameExchange != 0
-	return s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, req uint64) error {
+	return s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, o *op) error {
+		a, req := &o.a, o.req
 		// Checks run in the order of Linux's renameat2: search on both
 		// parents, the names, the loop checks, then may_delete/may_create
 		// on each side (write permission, sticky bit, types), then write
 		// permission on a directory that changes parent.
-		spi, err := s.loadDir(ctx, tx, c, sp, accessX, false)
+		// One batch reads, with conflicts, both parents and both entries;
+		// they are checked in that order.
+		sek, dek := a.dirent(&s.k, sp, bs), a.dirent(&s.k, dp, bd)
+		batch := a.keys(a.inode(&s.k, sp), sek, dek)
+		if dp != sp {
+			batch = a.keys(batch[0], a.inode(&s.k, dp), sek, dek)
+		}
+		nk := len(batch)
+		ls, err := kv.GetMany(ctx, tx, false, batch...)
 		if err != nil {
 			return err
 		}
-		dpi := spi
+		var spv, dpv inode.Inode
+		if err := dirFrom(ls[0], c, sp, accessX, &spv); err != nil {
+			return err
+		}
+		spi, dpi := &spv, &spv
 		if dp != sp {
-			if dpi, err = s.loadDir(ctx, tx, c, dp, accessX, false); err != nil {
+			if err := dirFrom(ls[1], c, dp, accessX, &dpv); err != nil {
 				return err
 			}
+			dpi = &dpv
 		}
-		se, sok, err := dirent.Load(ctx, tx, s.l, sp, bs, false)
+		var se, de dirent.Entry
+		sok, err := entryIf(ls[nk-2], sp, sname, &se)
 		if err != nil {
 			return err
 		}
-		de, dok, err := dirent.Load(ctx, tx, s.l, dp, bd, false)
+		dok, err := entryIf(ls[nk-1], dp, dname, &de)
 		if err != nil {
 			return err
 		}
@@ -70,26 +87,35 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 		case exchange && !dok:
 			return syscall.ENOENT
 		}
-		sn, err := s.mustLoad(ctx, tx, se.Ino, false)
+		// The inodes named, in one batch with conflicts.
+		batch = a.keys(a.inode(&s.k, se.Ino))
+		if dok {
+			batch = a.keys(batch[0], a.inode(&s.k, de.Ino))
+		}
+		ls, err = kv.GetMany(ctx, tx, false, batch...)
+		if err != nil {
+			return err
+		}
+		sn, err := inodeFrom(ls[0], se.Ino)
 		if err != nil {
 			return err
 		}
 		var dn *inode.Inode
 		if dok {
-			if dn, err = s.mustLoad(ctx, tx, de.Ino, false); err != nil {
+			if dn, err = inodeFrom(ls[1], de.Ino); err != nil {
 				return err
 			}
 		}
 		// A directory that changes parent must not move under itself.
 		if sn.Type == inode.TypeDir && sp != dp {
-			if err := s.checkNotAncestor(ctx, tx, sn.Ino, dp); err != nil {
+			if err := s.checkNotAncestor(ctx, tx, a, sn.Ino, dp); err != nil {
 				return err
 			}
 		}
 		// Nor may the target be an ancestor of the source: EINVAL for an
 		// exchange, else ENOTEMPTY (whatever the source's type, as Linux).
 		if dok && dn.Type == inode.TypeDir && sp != dp {
-			if err := s.checkNotAncestor(ctx, tx, dn.Ino, sp); err != nil {
+			if err := s.checkNotAncestor(ctx, tx, a, dn.Ino, sp); err != nil {
 				if err == syscall.EINVAL && !exchange {
 					err = syscall.ENOTEMPTY
 				}
@@ -135,63 +161,72 @@ func (s *Store) rename(ctx context.Context, c Cred, sp uint64, sname string, dp 
 		}
 		now := s.now()
 		if exchange {
-			dirent.Store(tx, s.l, sp, bs, &dirent.Entry{Ino: dn.Ino, Type: dn.Type, Request: req})
-			dirent.Store(tx, s.l, dp, bd, &dirent.Entry{Ino: sn.Ino, Type: sn.Type, Request: req})
-			s.moved(tx, sn, sp, dp, bd, now)
-			s.moved(tx, dn, dp, sp, bs, now)
-			s.touchDir(tx, sp, now)
-			s.touchDir(tx, dp, now)
+			tx.Set(sek, a.entryRecord(&dirent.Entry{Ino: dn.Ino, Type: dn.Type, Request: req}))
+			tx.Set(dek, a.entryRecord(&dirent.Entry{Ino: sn.Ino, Type: sn.Type, Request: req}))
+			s.moved(tx, a, sn, sp, dp, bd, now)
+			s.moved(tx, a, dn, dp, sp, bs, now)
+			s.touchDir(tx, a, sp, now)
+			s.touchDir(tx, a, dp, now)
 			return nil
 		}
 		if dok {
 			switch {
 			case dn.Type == inode.TypeDir:
-				if err := s.checkEmpty(ctx, tx, dn.Ino); err != nil {
+				if err := s.checkEmpty(ctx, tx, a, dn.Ino); err != nil {
 					return err
 				}
-				s.deleteDir(tx, dn.Ino)
-				s.countDir(tx, dp, -1, -1)
+				s.deleteDir(tx, a, dn.Ino)
+				s.countDir(tx, a, dp, -1, -1)
 			default:
-				if err := s.dropLink(ctx, tx, dn, now); err != nil {
+				if err := s.dropLink(ctx, tx, a, dn, now); err != nil {
 					return err
 				}
-				s.countDir(tx, dp, -1, 0)
+				s.countDir(tx, a, dp, -1, 0)
 			}
 		}
-		dirent.Delete(tx, s.l, sp, bs)
-		s.countDir(tx, sp, -1, 0)
-		dirent.Store(tx, s.l, dp, bd, &dirent.Entry{Ino: sn.Ino, Type: sn.Type, Request: req})
-		s.countDir(tx, dp, 1, 0)
-		s.moved(tx, sn, sp, dp, bd, now)
-		s.touchDir(tx, sp, now)
+		tx.Clear(sek)
+		s.countDir(tx, a, sp, -1, 0)
+		tx.Set(dek, a.entryRecord(&dirent.Entry{Ino: sn.Ino, Type: sn.Type, Request: req}))
+		s.countDir(tx, a, dp, 1, 0)
+		s.moved(tx, a, sn, sp, dp, bd, now)
+		s.touchDir(tx, a, sp, now)
 		if dp != sp {
-			s.touchDir(tx, dp, now)
+			s.touchDir(tx, a, dp, now)
 		}
 		return nil
 	})
 }
 
+// entryIf decodes the entry name of parent read in a batch, if found.
+func entryIf(l kv.Lookup, parent uint64, name string, e *dirent.Entry) (bool, error) {
+	if !l.Found {
+		return false, nil
+	}
+	err := entryFrom(l, parent, name, e)
+	return err == nil, err
+}
+
 // moved rewrites n after it moved from directory from to name in to: its
 // ctime, and for a directory its parent pointer, name and the subdirectory
 // counters of both parents.
-func (s *Store) moved(tx kv.ReadWriteTxn, n *inode.Inode, from, to uint64, name []byte, now int64) {
+func (s *Store) moved(tx kv.ReadWriteTxn, a *arena, n *inode.Inode, from, to uint64, name []byte, now int64) {
 	if n.Type == inode.TypeDir {
 		n.Parent, n.Name = to, name
 		if from != to {
-			s.countDir(tx, from, 0, -1)
-			s.countDir(tx, to, 0, 1)
+			s.countDir(tx, a, from, 0, -1)
+			s.countDir(tx, a, to, 0, 1)
 		}
-		tx.Atomic(kv.AtomicMax, s.l.Stat(n.Ino, statCtime), le64(now))
+		tx.Atomic(kv.AtomicMax, a.stat(&s.k, n.Ino, statCtime), a.le64(now))
 	} else {
 		n.Ctime = now
 	}
-	inode.Store(tx, s.l, n)
+	tx.Set(a.inode(&s.k, n.Ino), a.inodeRecord(n))
 }
 
 // checkNotAncestor fails with EINVAL if dir is dst or one of its ancestors.
 // The walk reads every ancestor with a conflict, so a concurrent rename
 // that changes the chain conflicts with this one.
-func (s *Store) checkNotAncestor(ctx context.Context, tx kv.ReadWriteTxn, dir, dst uint64) error {
+func (s *Store) checkNotAncestor(ctx context.Context, tx kv.ReadWriteTxn, a *arena, dir, dst uint64) error {
 	cur := dst
 	for hops := 0; ; hops++ {
 		if cur == dir {
@@ -203,7 +238,7 @@ func (s *Store) checkNotAncestor(ctx context.Context, tx kv.ReadWriteTxn, dir, d
 		if hops > 1<<20 {
 			return syscall.ELOOP // a corrupt parent chain; fsck reports it
 		}
-		n, err := s.mustLoad(ctx, tx, cur, false)
+		n, err := s.mustLoad(ctx, tx, a, cur, false)
 		if err != nil {
 			return err
 		}

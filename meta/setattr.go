@@ -26,8 +26,9 @@ type SetAttr struct {
 // SetAttr changes the attributes of ino as chmod, chown, truncate and
 // utimensat do, and sets its ctime.
 func (s *Store) SetAttr(ctx context.Context, c Cred, ino uint64, set SetAttr) (Attr, error) {
-	a, err := recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, _ uint64, _ int64) (Attr, error) {
-		n, err := s.mustLoad(ctx, tx, ino, false)
+	a, err := recordedOp(ctx, s, func(ctx context.Context, tx kv.ReadWriteTxn, o *op) (Attr, error) {
+		a := &o.a
+		n, err := s.mustLoad(ctx, tx, a, ino, false)
 		if err != nil {
 			return Attr{}, err
 		}
@@ -110,17 +111,20 @@ func (s *Store) SetAttr(ctx context.Context, c Cred, ino uint64, set SetAttr) (A
 			// A directory's times are its stats keys: an explicit time
 			// overwrites them (utimes into the past, as tar does).
 			if mtime >= 0 {
-				tx.Set(s.l.Stat(ino, statMtime), le64(mtime))
+				tx.Set(a.stat(&s.k, ino, statMtime), a.le64(mtime))
 			}
-			tx.Atomic(kv.AtomicMax, s.l.Stat(ino, statCtime), le64(now))
+			tx.Atomic(kv.AtomicMax, a.stat(&s.k, ino, statCtime), a.le64(now))
 		} else {
 			if mtime >= 0 {
 				n.Mtime = mtime
 			}
 			n.Ctime = now
 		}
-		inode.Store(tx, s.l, n)
-		return s.attr(ctx, tx, n)
+		tx.Set(a.inode(&s.k, n.Ino), a.inodeRecord(n))
+		return s.attr(ctx, tx, a, n)
 	}, attrIno, s.replayAttr)
-	return a, pathErr("setattr", inoPath(ino), err)
+	if err != nil {
+		return a, inoErr("setattr", ino, err)
+	}
+	return a, nil
 }

@@ -62,6 +62,8 @@ type format struct {
 type Store struct {
 	db     kv.Engine
 	l      keys.Layout
+	k      keyspace  // l's hot key prefixes
+	opt    kv.Option // kv.WithRetryOptions(retry), built once
 	clock  func() time.Time
 	retry  kv.RetryOptions
 	client uint64 // this store's id in request records and of its default session
@@ -123,6 +125,8 @@ func Open(ctx context.Context, db kv.Engine, opts Options) (*Store, error) {
 			user(n, err)
 		}
 	}
+	s.k = newKeyspace(s.l)
+	s.opt = kv.WithRetryOptions(s.retry)
 	s.handleID.Store(rand.Uint64() >> 1)
 	f, err := kv.Transact(ctx, db, func(ctx context.Context, tx kv.ReadWriteTxn) (format, error) {
 		b, found, err := tx.Get(ctx, s.l.Format())
@@ -150,9 +154,10 @@ func Open(ctx context.Context, db kv.Engine, opts Options) (*Store, error) {
 			Ino: inode.RootIno, Type: inode.TypeDir, Mode: opts.RootMode & inode.ModePerm,
 			Nlink: 2, Atime: now, Parent: inode.RootIno,
 		})
-		s.touchDir(tx, inode.RootIno, now)
+		var a arena
+		s.touchDir(tx, &a, inode.RootIno, now)
 		return f, nil
-	}, kv.WithRetryOptions(s.retry))
+	}, s.opt)
 	if err != nil {
 		return nil, fmt.Errorf("meta: open: %w", err)
 	}
@@ -173,15 +178,15 @@ func (s *Store) now() int64 { return s.clock().UnixNano() }
 
 // update runs fn as one retried, idempotent transaction.
 func (s *Store) update(ctx context.Context, fn func(ctx context.Context, tx kv.ReadWriteTxn) error) error {
-	return kv.Update(ctx, s.db, fn, kv.WithRetryOptions(s.retry))
+	return kv.Update(ctx, s.db, fn, s.opt)
 }
 
 func transact[T any](ctx context.Context, s *Store, fn func(ctx context.Context, tx kv.ReadWriteTxn) (T, error)) (T, error) {
-	return kv.Transact(ctx, s.db, fn, kv.WithRetryOptions(s.retry))
+	return kv.Transact(ctx, s.db, fn, s.opt)
 }
 
 func view[T any](ctx context.Context, s *Store, fn func(ctx context.Context, tx kv.ReadOnlyTxn) (T, error)) (T, error) {
-	return kv.ReadTransact(ctx, s.db, fn, kv.WithRetryOptions(s.retry))
+	return kv.ReadTransact(ctx, s.db, fn, s.opt)
 }
 
 // Stats fields of a directory.
@@ -205,18 +210,19 @@ func parseLE64(b []byte) int64 {
 }
 
 // touchDir raises a directory's mtime and ctime to now without reading them.
-func (s *Store) touchDir(tx kv.ReadWriteTxn, dir uint64, now int64) {
-	tx.Atomic(kv.AtomicMax, s.l.Stat(dir, statMtime), le64(now))
-	tx.Atomic(kv.AtomicMax, s.l.Stat(dir, statCtime), le64(now))
+func (s *Store) touchDir(tx kv.ReadWriteTxn, a *arena, dir uint64, now int64) {
+	v := a.le64(now)
+	tx.Atomic(kv.AtomicMax, a.stat(&s.k, dir, statMtime), v)
+	tx.Atomic(kv.AtomicMax, a.stat(&s.k, dir, statCtime), v)
 }
 
 // countDir adds to a directory's entry and subdirectory counters.
-func (s *Store) countDir(tx kv.ReadWriteTxn, dir uint64, entries, subdirs int64) {
+func (s *Store) countDir(tx kv.ReadWriteTxn, a *arena, dir uint64, entries, subdirs int64) {
 	if entries != 0 {
-		tx.Atomic(kv.AtomicAdd, s.l.Stat(dir, statEntries), le64(entries))
+		tx.Atomic(kv.AtomicAdd, a.stat(&s.k, dir, statEntries), a.le64(entries))
 	}
 	if subdirs != 0 {
-		tx.Atomic(kv.AtomicAdd, s.l.Stat(dir, statSubdirs), le64(subdirs))
+		tx.Atomic(kv.AtomicAdd, a.stat(&s.k, dir, statSubdirs), a.le64(subdirs))
 	}
 }
 
@@ -241,7 +247,7 @@ func (s *Store) allocate(ctx context.Context) (uint64, error) {
 		n := uint64(parseLE64(b))
 		tx.Set(k, le64(int64(n+1)))
 		return n, nil
-	}, kv.WithRetryOptions(s.retry))
+	}, s.opt)
 	if err != nil {
 		return 0, fmt.Errorf("meta: allocate inode id: %w", err)
 	}

@@ -3,7 +3,6 @@ package meta
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strings"
 	"syscall"
 
@@ -103,7 +102,7 @@ func (s *Store) bumpCtime(tx kv.ReadWriteTxn, n *inode.Inode, now int64) {
 // Permissions are Linux's (see xattrPermission). It sets ino's ctime.
 func (s *Store) SetXattr(ctx context.Context, c Cred, ino uint64, name string, value []byte, flags int) error {
 	err := s.setXattr(ctx, c, ino, name, value, flags)
-	return pathErr("setxattr", inoPath(ino), err)
+	return inoErr("setxattr", ino, err)
 }
 
 func (s *Store) setXattr(ctx context.Context, c Cred, ino uint64, name string, value []byte, flags int) error {
@@ -121,7 +120,7 @@ func (s *Store) setXattr(ctx context.Context, c Cred, ino uint64, name string, v
 		val = []byte{}
 	}
 	key := s.l.Xattr(ino, []byte(name))
-	return s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, _ uint64) error {
+	return s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, _ *op) error {
 		n, cur, err := s.loadXattr(ctx, tx, c, ino, name, key, true)
 		if err != nil {
 			return err
@@ -144,7 +143,7 @@ func (s *Store) setXattr(ctx context.Context, c Cred, ino uint64, name string, v
 // (ENODATA otherwise); security.* is readable by anyone.
 func (s *Store) GetXattr(ctx context.Context, c Cred, ino uint64, name string) ([]byte, error) {
 	if err := checkXattrName(name); err != nil {
-		return nil, pathErr("getxattr", inoPath(ino), err)
+		return nil, inoErr("getxattr", ino, err)
 	}
 	key := s.l.Xattr(ino, []byte(name))
 	v, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) ([]byte, error) {
@@ -160,7 +159,7 @@ func (s *Store) GetXattr(ctx context.Context, c Cred, ino uint64, name string) (
 		}
 		return cur.Value, nil
 	})
-	return v, pathErr("getxattr", inoPath(ino), err)
+	return v, inoErr("getxattr", ino, err)
 }
 
 // ListXattr returns the names of ino's extended attributes in byte order.
@@ -168,7 +167,8 @@ func (s *Store) GetXattr(ctx context.Context, c Cred, ino uint64, name string) (
 // listed for uid 0 only.
 func (s *Store) ListXattr(ctx context.Context, c Cred, ino uint64) ([]string, error) {
 	names, err := view(ctx, s, func(ctx context.Context, tx kv.ReadOnlyTxn) ([]string, error) {
-		if _, err := s.mustLoad(ctx, tx, ino, true); err != nil {
+		var a arena
+		if _, err := s.mustLoad(ctx, tx, &a, ino, true); err != nil {
 			return nil, err
 		}
 		sub := s.l.Root().Sub("x", ino)
@@ -197,17 +197,17 @@ func (s *Store) ListXattr(ctx context.Context, c Cred, ino uint64) ([]string, er
 			sel = kv.FirstGreaterThan(res.KVs[len(res.KVs)-1].Key)
 		}
 	})
-	return names, pathErr("listxattr", inoPath(ino), err)
+	return names, inoErr("listxattr", ino, err)
 }
 
 // RemoveXattr removes the extended attribute name of ino, or fails with
 // ENODATA. It needs what SetXattr needs and sets ino's ctime.
 func (s *Store) RemoveXattr(ctx context.Context, c Cred, ino uint64, name string) error {
 	if err := checkXattrName(name); err != nil {
-		return pathErr("removexattr", inoPath(ino), err)
+		return inoErr("removexattr", ino, err)
 	}
 	key := s.l.Xattr(ino, []byte(name))
-	err := s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, _ uint64) error {
+	err := s.recordedUpdate(ctx, func(ctx context.Context, tx kv.ReadWriteTxn, _ *op) error {
 		n, cur, err := s.loadXattr(ctx, tx, c, ino, name, key, true)
 		if err != nil {
 			return err
@@ -219,7 +219,7 @@ func (s *Store) RemoveXattr(ctx context.Context, c Cred, ino uint64, name string
 		s.bumpCtime(tx, n, s.now())
 		return nil
 	})
-	return pathErr("removexattr", inoPath(ino), err)
+	return inoErr("removexattr", ino, err)
 }
 
 // loadXattr reads ino and its attribute key in one batch (non-snapshot when
@@ -241,16 +241,4 @@ func (s *Store) loadXattr(ctx context.Context, tx kv.ReadOnlyTxn, c Cred, ino ui
 		return nil, kv.Lookup{}, err
 	}
 	return n, ls[1], nil
-}
-
-// inodeFrom decodes an inode read in a batch, mapping absence to ENOENT.
-func inodeFrom(l kv.Lookup, ino uint64) (*inode.Inode, error) {
-	if !l.Found {
-		return nil, syscall.ENOENT
-	}
-	n, err := inode.Decode(l.Value)
-	if err != nil {
-		return nil, fmt.Errorf("inode %d: %w", ino, err)
-	}
-	return n, nil
 }
