@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/fsmeta/fsmeta/inode"
+	"github.com/fsmeta/fsmeta/internal/msgcodec"
 	"github.com/fsmeta/fsmeta/keys"
 	"github.com/fsmeta/fsmeta/kv"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Version is the record version written by this code.
@@ -72,6 +74,11 @@ func DecodeInto(b []byte, e *Entry) error {
 // caller's.)
 func decodeSlow(b []byte) (*Entry, error) {
 	e := new(Entry)
+	// The general decoder allocates whatever length a corrupt header
+	// declares; refuse such records first.
+	if err := msgcodec.Wellformed(b); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
 	r := bytes.NewReader(b)
 	dec := msgpack.GetDecoder()
 	dec.Reset(r)

@@ -146,11 +146,11 @@ func (n *Inode) DecodeMsgpack(dec *msgpack.Decoder) error {
 		case "r":
 			n.Rdev, err = dec.DecodeUint32()
 		case "l":
-			n.Target, err = dec.DecodeBytes()
+			n.Target, err = msgcodec.DecodeBytes(dec)
 		case "p":
 			n.Parent, err = dec.DecodeUint64()
 		case "nm":
-			n.Name, err = dec.DecodeBytes()
+			n.Name, err = msgcodec.DecodeBytes(dec)
 		default:
 			err = dec.Skip()
 		}

@@ -15,9 +15,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/fsmeta/fsmeta/internal/msgcodec"
 	"github.com/fsmeta/fsmeta/keys"
 	"github.com/fsmeta/fsmeta/kv"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Version is the record version written by this code.
@@ -176,6 +178,11 @@ func DecodeInto(b []byte, n *Inode) error {
 // the caller's.)
 func decodeSlow(b []byte) (*Inode, error) {
 	n := new(Inode)
+	// The general decoder allocates whatever length a corrupt header
+	// declares; refuse such records first.
+	if err := msgcodec.Wellformed(b); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
 	r := bytes.NewReader(b)
 	dec := msgpack.GetDecoder()
 	dec.Reset(r)

@@ -8,8 +8,8 @@ import (
 
 	"github.com/fsmeta/fsmeta/dirent"
 	"github.com/fsmeta/fsmeta/inode"
+	"github.com/fsmeta/fsmeta/internal/msgcodec"
 	"github.com/fsmeta/fsmeta/kv"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Problem kinds reported by Check.
@@ -198,7 +198,7 @@ func (s *Store) check(ctx context.Context, tx kv.ReadOnlyTxn) (*Report, error) {
 					kind, _ = t[2].(string)
 				}
 				var lr lockRecord
-				if len(t) != 6 || (kind != lockFlock && kind != lockPosix) || msgpack.Unmarshal(row.Value, &lr) != nil {
+				if len(t) != 6 || (kind != lockFlock && kind != lockPosix) || msgcodec.Unmarshal(row.Value, &lr) != nil {
 					r.add(ProblemCorrupt, id(1), "lock %v", t)
 					continue
 				}

@@ -7,8 +7,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fsmeta/fsmeta/kv"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/fsmeta/fsmeta/internal/msgcodec"
+	"github.com/fsmeta/fsmeta/kv"
 )
 
 // Lock kinds, the third element of a lock key.
@@ -133,7 +135,7 @@ func (s *Store) readLocks(ctx context.Context, tx kv.ReadOnlyTxn, ino uint64, ki
 		for _, row := range res.KVs {
 			t, err := sub.Unpack(row.Key)
 			var r lockRecord
-			if err != nil || len(t) != 3 || msgpack.Unmarshal(row.Value, &r) != nil {
+			if err != nil || len(t) != 3 || msgcodec.Unmarshal(row.Value, &r) != nil {
 				continue
 			}
 			l := storedLock{key: row.Key}

@@ -9,7 +9,6 @@ import (
 	"github.com/fsmeta/fsmeta/inode"
 	"github.com/fsmeta/fsmeta/internal/msgcodec"
 	"github.com/fsmeta/fsmeta/kv"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // request records the success of a non-idempotent operation in the
@@ -54,7 +53,7 @@ func decodeRequest(b []byte) (request, error) {
 		return r, nil
 	}
 	slow := new(request) // through an interface: on the heap
-	err := msgpack.Unmarshal(b, slow)
+	err := msgcodec.Unmarshal(b, slow)
 	return *slow, err
 }
 

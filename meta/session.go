@@ -12,8 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fsmeta/fsmeta/kv"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/fsmeta/fsmeta/internal/msgcodec"
+	"github.com/fsmeta/fsmeta/kv"
 )
 
 // DefaultLease is the lease of a session when Options.Lease is zero.
@@ -221,7 +223,7 @@ func (se *Session) renewLoop(expire bool) {
 // decodeSession parses a session record.
 func decodeSession(b []byte) (*sessionRecord, error) {
 	var r sessionRecord
-	if err := msgpack.Unmarshal(b, &r); err != nil {
+	if err := msgcodec.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%w: session record: %v", ErrFormat, err)
 	}
 	if r.V != 1 {

@@ -9,10 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/fsmeta/fsmeta/inode"
+	"github.com/fsmeta/fsmeta/internal/msgcodec"
 	"github.com/fsmeta/fsmeta/keys"
 	"github.com/fsmeta/fsmeta/kv"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // FormatVersion is the on-disk layout version this code writes and reads.
@@ -138,7 +140,7 @@ func Open(ctx context.Context, db kv.Engine, opts Options) (*Store, error) {
 		}
 		if found {
 			var f format
-			if err := msgpack.Unmarshal(b, &f); err != nil {
+			if err := msgcodec.Unmarshal(b, &f); err != nil {
 				return format{}, fmt.Errorf("%w: %v", ErrFormat, err)
 			}
 			if f.V != FormatVersion {
