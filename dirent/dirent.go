@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/fsmeta/fsmeta/inode"
 	"github.com/fsmeta/fsmeta/internal/msgcodec"
 	"github.com/fsmeta/fsmeta/keys"
@@ -69,26 +67,14 @@ func DecodeInto(b []byte, e *Entry) error {
 }
 
 // decodeSlow decodes with the general msgpack decoder, which accepts
-// every encoding of the fields and skips unknown ones. (The entry it
-// fills goes through an interface, hence to the heap: it is not the
-// caller's.)
+// every encoding of the fields and skips unknown ones, after
+// msgcodec.Wellformed has refused corrupt lengths and trailing bytes. (The
+// record it fills goes through an interface, hence to the heap: it is not
+// the caller's.)
 func decodeSlow(b []byte) (*Entry, error) {
 	e := new(Entry)
-	// The general decoder allocates whatever length a corrupt header
-	// declares; refuse such records first.
-	if err := msgcodec.Wellformed(b); err != nil {
+	if err := msgcodec.Unmarshal(b, e); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	r := bytes.NewReader(b)
-	dec := msgpack.GetDecoder()
-	dec.Reset(r)
-	err := dec.Decode(e)
-	msgpack.PutDecoder(dec)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the record", ErrCorrupt, r.Len())
 	}
 	return e, nil
 }

@@ -146,11 +146,11 @@ func (n *Inode) DecodeMsgpack(dec *msgpack.Decoder) error {
 		case "r":
 			n.Rdev, err = dec.DecodeUint32()
 		case "l":
-			n.Target, err = msgcodec.DecodeBytes(dec)
+			n.Target, err = dec.DecodeBytes()
 		case "p":
 			n.Parent, err = dec.DecodeUint64()
 		case "nm":
-			n.Name, err = msgcodec.DecodeBytes(dec)
+			n.Name, err = dec.DecodeBytes()
 		default:
 			err = dec.Skip()
 		}

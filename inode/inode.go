@@ -10,12 +10,9 @@
 package inode
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/fsmeta/fsmeta/internal/msgcodec"
 	"github.com/fsmeta/fsmeta/keys"
@@ -173,26 +170,14 @@ func DecodeInto(b []byte, n *Inode) error {
 }
 
 // decodeSlow decodes with the general msgpack decoder, which accepts
-// every encoding of the record's fields and skips unknown ones. (The
+// every encoding of the fields and skips unknown ones, after
+// msgcodec.Wellformed has refused corrupt lengths and trailing bytes. (The
 // record it fills goes through an interface, hence to the heap: it is not
 // the caller's.)
 func decodeSlow(b []byte) (*Inode, error) {
 	n := new(Inode)
-	// The general decoder allocates whatever length a corrupt header
-	// declares; refuse such records first.
-	if err := msgcodec.Wellformed(b); err != nil {
+	if err := msgcodec.Unmarshal(b, n); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	r := bytes.NewReader(b)
-	dec := msgpack.GetDecoder()
-	dec.Reset(r)
-	err := dec.Decode(n)
-	msgpack.PutDecoder(dec)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the record", ErrCorrupt, r.Len())
 	}
 	return n, nil
 }

@@ -20,7 +20,6 @@ import (
 	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
-	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // DecodeMap reads a msgpack map of string keys from dec and calls field
@@ -289,24 +288,4 @@ func (r *Reader) Bytes() ([]byte, bool) {
 		return []byte{}, true // empty, not nil, as msgpack
 	}
 	return append(make([]byte, 0, n), v...), true
-}
-
-// DecodeBytes is dec.DecodeBytes (nil for nil, else a new slice, empty for
-// a zero length) without allocating a declared length before reading it:
-// msgpack's DecodeBytes makes a slice of whatever length a corrupt record
-// claims (4 GiB for an 8-byte record), while DecodeString reads in chunks
-// of 1 MiB and fails at the end of the data.
-func DecodeBytes(dec *msgpack.Decoder) ([]byte, error) {
-	c, err := dec.PeekCode()
-	if err != nil {
-		return nil, err
-	}
-	if c == msgpcode.Nil {
-		return nil, dec.DecodeNil()
-	}
-	s, err := dec.DecodeString()
-	if err != nil {
-		return nil, err
-	}
-	return []byte(s), nil
 }
